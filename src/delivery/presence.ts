@@ -1,0 +1,86 @@
+import type { Keys, Redis } from '../redis';
+
+export interface Connection {
+  connectionId: string;
+  userId: string;
+  deviceId: string;
+}
+
+export interface RemoteConnection extends Connection {
+  nodeId: string;
+}
+
+/**
+ * Who is online, in Redis so every node sees it (D20). Per user a sorted set
+ * of "nodeId|connectionId|deviceId" scored by expiry time; a live socket's
+ * entry is refreshed every ttl/3, so a crashed node's entries lapse by themselves.
+ */
+export class Presence {
+  private readonly local = new Map<string, Connection>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly ttlS: number,
+    readonly nodeId: string = 'local',
+  ) {}
+
+  private member = (c: Connection) => `${this.nodeId}|${c.connectionId}|${c.deviceId}`;
+
+  async attach(c: Connection): Promise<void> {
+    this.local.set(c.connectionId, c);
+    await this.redis.zadd(this.keys.presence(c.userId), Date.now() + this.ttlS * 1000, this.member(c));
+    await this.redis.expire(this.keys.presence(c.userId), this.ttlS * 2);
+    this.startRefresh();
+  }
+
+  async detach(c: Connection): Promise<void> {
+    this.local.delete(c.connectionId);
+    await this.redis.zrem(this.keys.presence(c.userId), this.member(c));
+  }
+
+  localConnection(connectionId: string): Connection | undefined {
+    return this.local.get(connectionId);
+  }
+
+  /** Live connections of a user on any node. */
+  async connectionsOf(userId: string): Promise<RemoteConnection[]> {
+    const members = await this.redis.zrangebyscore(this.keys.presence(userId), Date.now(), '+inf');
+    return members.map((m) => {
+      const [nodeId, connectionId, deviceId] = m.split('|');
+      return { nodeId, connectionId, deviceId, userId };
+    });
+  }
+
+  async isOnline(userId: string): Promise<boolean> {
+    return (await this.redis.zcount(this.keys.presence(userId), Date.now(), '+inf')) > 0;
+  }
+
+  async isPresent(c: Connection): Promise<boolean> {
+    const score = await this.redis.zscore(this.keys.presence(c.userId), this.member(c));
+    return score !== null && Number(score) > Date.now();
+  }
+
+  private startRefresh(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.refresh(), (this.ttlS * 1000) / 3);
+    this.timer.unref();
+  }
+
+  private async refresh(): Promise<void> {
+    const until = Date.now() + this.ttlS * 1000;
+    const p = this.redis.pipeline();
+    for (const c of this.local.values()) {
+      p.zadd(this.keys.presence(c.userId), until, this.member(c));
+      p.expire(this.keys.presence(c.userId), this.ttlS * 2);
+      p.zremrangebyscore(this.keys.presence(c.userId), '-inf', Date.now());
+    }
+    await p.exec().catch(() => undefined);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,153 @@
+import 'reflect-metadata';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { TokenSigner } from './auth/tokens';
+import { type Config, ConfigError, loadConfig } from './config';
+import { createOrm, ensureDatabase, migrate } from './db/orm';
+import { createLogger, type Logger } from './logger';
+import { createRedis, Keys } from './redis';
+import { buildSchema } from './schema/build';
+import { mountGraphQLHttp } from './server/http';
+import { mountGraphQLWs } from './server/ws';
+import { AuthService } from './services/auth.service';
+import type { Services } from './services';
+import { UserService } from './services/user.service';
+import { Presence } from './delivery/presence';
+
+export interface App {
+  config: Config;
+  log: Logger;
+  services: Services;
+  httpServer: Server;
+  /** The bound port (useful when PORT=0). */
+  port(): number;
+  stop(): Promise<void>;
+}
+
+/** A dependency could not be reached: one line saying which, where, and how to start it. */
+export class StartupError extends Error {}
+
+/**
+ * The composition root: builds every part in order and registers its disposer;
+ * stop() runs the disposers in reverse. Nothing starts at import time.
+ */
+export async function compose(config: Config, log: Logger = createLogger(config.logLevel)): Promise<App> {
+  const disposers: Array<[string, () => Promise<unknown>]> = [];
+  const stop = async () => {
+    for (const [name, dispose] of disposers.reverse()) {
+      await dispose().catch((err) => log.warn({ err, part: name }, 'dispose failed'));
+    }
+    disposers.length = 0;
+  };
+  try {
+    if (config.jwt.generated) log.warn('JWT_SECRET is not set: using a random secret for this process (tokens die with it)');
+
+    try {
+      await ensureDatabase(config.database);
+    } catch (e) {
+      const db = config.database;
+      throw new StartupError(
+        `cannot reach MariaDB at ${db.host}:${db.port} as ${db.user} (${(e as Error).message}); start it with \`mariadbd\` (or \`start-stop-daemon --start --background --exec /usr/sbin/mariadbd\`) or set DATABASE_URL`,
+      );
+    }
+    const orm = await createOrm(config, log.child({ part: 'orm' }));
+    disposers.push(['orm', () => orm.close(true)]);
+    await migrate(orm, log);
+
+    const redis = createRedis(config.redis.url, 'im-main');
+    disposers.push(['redis', () => redis.quit()]);
+    try {
+      await redis.connect();
+      await redis.ping();
+    } catch (e) {
+      throw new StartupError(
+        `cannot reach Redis at ${config.redis.url} (${(e as Error).message}); start it with \`redis-server --daemonize yes\` or set REDIS_URL`,
+      );
+    }
+    const keys = new Keys(config.redis.prefix);
+    const em = () => orm.em.fork();
+
+    const auth = new AuthService(em, new TokenSigner(config.jwt.secret, config.jwt.accessTtlS), redis, keys, config);
+    const presence = new Presence(redis, keys, config.delivery.presenceTtlS);
+    const services: Services = { auth, users: new UserService(em, auth), presence };
+
+    const schema = await buildSchema();
+    const app = express();
+    app.disable('x-powered-by');
+    const httpServer = createServer(app);
+    const ws = mountGraphQLWs({
+      config, log: log.child({ part: 'ws' }), schema, services, httpServer,
+      hooks: {
+        opened: (c) => presence.attach(c),
+        closed: (c) => presence.detach(c),
+      },
+    });
+    const apollo = await mountGraphQLHttp({
+      config, log, schema, services, httpServer, app,
+      ready: async () => ({
+        mariadb: await orm.isConnected().catch(() => false),
+        redis: await redis.ping().then(() => true, () => false),
+      }),
+      onDrain: () => ws.dispose(),
+    });
+    disposers.push(['apollo', () => apollo.stop()]);
+
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.port, config.host, () => resolve());
+    });
+    const port = () => (httpServer.address() as AddressInfo).port;
+    log.info({ port: port() }, `im-server listening on http://localhost:${port()}/graphql`);
+    return { config, log, services, httpServer, port, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+async function run(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(78);
+    }
+    throw e;
+  }
+  const log = createLogger(config.logLevel);
+  let app: App;
+  try {
+    app = await compose(config, log);
+  } catch (e) {
+    if (e instanceof StartupError) {
+      console.error(`im-server: ${e.message}`);
+      process.exit(69);
+    }
+    throw e;
+  }
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    app.stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (require.main === module) {
+  run().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,26 @@
+import Redis from 'ioredis';
+
+export type { Redis };
+
+/** Key names live here so every module shares one prefix (tests run under their own). */
+export class Keys {
+  constructor(readonly prefix: string) {}
+  revokedSession = (sessionId: string) => `${this.prefix}revoked:${sessionId}`;
+  userCache = (userId: string) => `${this.prefix}cache:user:${userId}`;
+  groupMembers = (groupId: string) => `${this.prefix}cache:gm:${groupId}`;
+  presence = (userId: string) => `${this.prefix}presence:${userId}`;
+  conn = (connectionId: string) => `${this.prefix}conn:${connectionId}`;
+  nodeChannel = (nodeId: string) => `${this.prefix}node:${nodeId}`;
+  ackChannel = () => `${this.prefix}acks`;
+  queuePrefix = () => `${this.prefix}bq`;
+}
+
+export function createRedis(url: string, name: string): Redis {
+  return new Redis(url, {
+    connectionName: name,
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    enableAutoPipelining: true,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+}

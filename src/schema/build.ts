@@ -1,0 +1,19 @@
+import { GraphQLSchema } from 'graphql';
+import { DateTimeResolver } from 'graphql-scalars';
+import { buildSchema as build } from 'type-graphql';
+import { resolvers } from '../resolvers';
+import { authChecker } from './auth-checker';
+import { mapErrors } from './error-mapper';
+
+/** Builds the executable schema; pure (no I/O), so the CLI can print it too. */
+export function buildSchema(): Promise<GraphQLSchema> {
+  return build({
+    resolvers,
+    authChecker,
+    authMode: 'error',
+    globalMiddlewares: [mapErrors],
+    scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
+    validate: { forbidUnknownValues: false, stopAtFirstError: false },
+    emitSchemaFile: false,
+  });
+}

@@ -1,0 +1,11 @@
+import { badInput } from '../errors';
+
+const ID = /^[1-9]\d{0,19}$/;
+
+/** Ids are decimal BIGINT strings; anything else is bad input, not a lookup. */
+export function parseId(value: string, what: string): string {
+  if (!ID.test(value) || BigInt(value) > 18446744073709551615n) throw badInput(`${what} must be a numeric id`);
+  return value;
+}
+
+export const parseIds = (values: string[], what: string): string[] => [...new Set(values.map((v) => parseId(v, what)))];

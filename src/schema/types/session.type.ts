@@ -1,0 +1,20 @@
+import { Field, ObjectType } from 'type-graphql';
+import { User } from '../../entities';
+
+@ObjectType()
+export class Session {
+  @Field(() => String)
+  accessToken!: string;
+
+  @Field(() => String)
+  refreshToken!: string;
+
+  @Field(() => Date)
+  accessTokenExpiresAt!: Date;
+
+  @Field(() => String, { description: 'Every session is a device; delivery cursors are kept per device.' })
+  deviceId!: string;
+
+  @Field(() => User)
+  user!: User;
+}

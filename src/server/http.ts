@@ -1,0 +1,75 @@
+import type { Server } from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { expressMiddleware } from '@as-integrations/express5';
+import cors from 'cors';
+import express, { type Express } from 'express';
+import type { GraphQLSchema } from 'graphql';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import type { Ctx } from '../schema/context';
+import { limitRules } from '../schema/limits';
+import type { Services } from '../services';
+import { bearer, contextFor } from './http-context';
+
+export interface HttpDeps {
+  config: Config;
+  log: Logger;
+  schema: GraphQLSchema;
+  services: Services;
+  httpServer: Server;
+  app: Express;
+  ready: () => Promise<Record<string, boolean>>;
+  /** Called when Apollo drains, so the socket server stops with it. */
+  onDrain: () => Promise<void>;
+}
+
+export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> {
+  const { config, log } = d;
+  const apollo = new ApolloServer<Ctx>({
+    schema: d.schema,
+    introspection: config.graphql.introspection,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    validationRules: limitRules(config.limits),
+    parseOptions: { maxTokens: config.limits.tokens },
+    includeStacktraceInErrorResponses: config.env !== 'production',
+    logger: log.child({ part: 'apollo' }),
+    formatError: (formatted, error) => {
+      const code = formatted.extensions?.code;
+      if (code === 'INTERNAL_SERVER_ERROR' || code === undefined) {
+        log.error({ err: error }, 'unexpected error in an operation');
+        if (config.env === 'production') return { message: 'internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+      }
+      return formatted;
+    },
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: d.httpServer }),
+      { serverWillStart: async () => ({ drainServer: d.onDrain }) },
+      config.graphql.landingPage
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
+        : ApolloServerPluginLandingPageDisabled(),
+    ],
+  });
+  await apollo.start();
+
+  d.app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  d.app.get('/readyz', async (_req, res) => {
+    const parts = await d.ready();
+    const ok = Object.values(parts).every(Boolean);
+    res.status(ok ? 200 : 503).json({ ok, ...parts });
+  });
+  d.app.use(
+    '/graphql',
+    cors(),
+    express.json({ limit: '256kb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => contextFor(d.services, bearer(req.headers.authorization)),
+    }),
+  );
+  return apollo;
+}

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { GraphQLError, type GraphQLSchema, parse, specifiedRules, validate, type DocumentNode } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AccessClaims } from '../auth/tokens';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import { limitRules } from '../schema/limits';
+import type { Services } from '../services';
+import { bearer, contextFor } from './http-context';
+
+/** What the delivery engine needs to know about sockets (attach/detach a connection). */
+export interface SocketHooks {
+  opened(conn: { connectionId: string; userId: string; deviceId: string }): Promise<void>;
+  closed(conn: { connectionId: string; userId: string; deviceId: string }): Promise<void>;
+}
+
+type Extra = {
+  socket: WebSocket;
+  auth?: AccessClaims;
+  connectionId?: string;
+  expiry?: NodeJS.Timeout;
+  [key: string]: unknown;
+};
+
+/**
+ * graphql-ws on the HTTP server's /graphql path. The token comes in
+ * connection_init's payload; the same limits as over HTTP run in onSubscribe.
+ */
+export function mountGraphQLWs(d: {
+  config: Config;
+  log: Logger;
+  schema: GraphQLSchema;
+  services: Services;
+  httpServer: Server;
+  hooks: SocketHooks;
+}) {
+  const { config, log } = d;
+  const wss = new WebSocketServer({ server: d.httpServer, path: '/graphql', maxPayload: config.ws.maxPayload });
+  const rules = [...specifiedRules, ...limitRules(config.limits)];
+  const conns = (extra: Extra) =>
+    extra.auth && extra.connectionId
+      ? { connectionId: extra.connectionId, userId: extra.auth.userId, deviceId: extra.auth.deviceId }
+      : undefined;
+
+  const cleanup = useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      schema: d.schema,
+      connectionInitWaitTimeout: config.ws.initTimeoutMs,
+      onConnect: async (ctx) => {
+        const p = ctx.connectionParams ?? {};
+        const token = bearer(p.authorization ?? p.Authorization ?? p.token);
+        if (!token) return false;
+        try {
+          ctx.extra.auth = await d.services.auth.authenticate(token);
+        } catch {
+          return false; // 4403 Forbidden
+        }
+        ctx.extra.connectionId = randomUUID();
+        // Close when the access token expires; the client reconnects with a fresh one.
+        const ms = ctx.extra.auth.exp * 1000 - Date.now();
+        ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, 'access token expired'), Math.max(ms, 0));
+        ctx.extra.expiry.unref();
+        await d.hooks.opened(conns(ctx.extra)!);
+        return true;
+      },
+      onClose: async (ctx) => {
+        clearTimeout(ctx.extra.expiry);
+        const c = conns(ctx.extra);
+        if (c && ctx.acknowledged) await d.hooks.closed(c).catch((err) => log.warn({ err }, 'detach failed'));
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query, { maxTokens: config.limits.tokens });
+        } catch (e) {
+          const message = e instanceof GraphQLError ? e.message : 'cannot parse the operation';
+          const code = /tokens/.test(message) ? 'LIMIT_EXCEEDED' : 'GRAPHQL_PARSE_FAILED';
+          return [new GraphQLError(message, { extensions: { code } })];
+        }
+        const errors = validate(d.schema, document, rules);
+        if (errors.length) {
+          return errors.map((e) =>
+            e.extensions?.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }),
+          );
+        }
+        const contextValue = await contextFor(d.services, undefined, ctx.extra.connectionId);
+        contextValue.auth = ctx.extra.auth ?? null;
+        return {
+          schema: d.schema,
+          document,
+          variableValues: payload.variables ?? undefined,
+          operationName: payload.operationName ?? undefined,
+          contextValue,
+        };
+      },
+    },
+    wss,
+  );
+
+  return {
+    wss,
+    async dispose() {
+      await cleanup.dispose();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import type { EntityManager } from '@mikro-orm/mariadb';
+import { Role, User } from '../entities';
+import { badInput, forbidden, notFound } from '../errors';
+import type { AuthService } from './auth.service';
+
+export const PERMISSIONS = { userGet: 'userGet', userDel: 'userDel', roleSet: 'roleSet' } as const;
+export type PermissionName = keyof typeof PERMISSIONS;
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export class UserService {
+  constructor(private readonly em: () => EntityManager, private readonly auth: AuthService) {}
+
+  async get(id: string, opts: { includeDeleted?: boolean } = {}): Promise<User | null> {
+    if (!/^\d{1,20}$/.test(id)) return null;
+    return this.em().findOne(User, opts.includeDeleted ? { id } : { id, deletedAt: null });
+  }
+
+  async byIds(ids: readonly string[]): Promise<User[]> {
+    return this.em().find(User, { id: { $in: [...ids] } });
+  }
+
+  /** Prefix search on account and name; served by the account and name indexes. */
+  async search(text: string, first: number): Promise<User[]> {
+    const q = text.trim();
+    if (!q) return [];
+    const like = `${escapeLike(q)}%`;
+    return this.em().find(
+      User,
+      { deletedAt: null, $or: [{ accountKey: { $like: like.toLowerCase() } }, { name: { $like: like } }] },
+      { limit: Math.min(Math.max(first, 1), 50), orderBy: { id: 'asc' } },
+    );
+  }
+
+  async updateProfile(userId: string, input: { name?: string | null; avatar?: string | null; email?: string | null }): Promise<User> {
+    const em = this.em();
+    const user = await em.findOne(User, { id: userId, deletedAt: null });
+    if (!user) throw notFound('user');
+    if (input.name !== undefined) {
+      if (input.name === null || !input.name.trim()) throw badInput('name cannot be empty');
+      user.name = input.name.trim();
+    }
+    if (input.avatar !== undefined) user.avatar = input.avatar;
+    if (input.email !== undefined) user.email = input.email;
+    await em.flush();
+    return user;
+  }
+
+  /** Read from the database on every call, so a role change counts on the next request. */
+  async permissionsOf(userId: string): Promise<Set<string>> {
+    const rows: { name: string }[] = await this.em().getConnection().execute(
+      `SELECT p.name FROM user u JOIN role_permissions rp ON rp.role_id = u.role_id
+       JOIN permission p ON p.id = rp.permission_id WHERE u.id = ? AND u.deleted_at IS NULL`,
+      [userId],
+    );
+    return new Set(rows.map((r) => r.name));
+  }
+
+  async isActive(userId: string): Promise<boolean> {
+    return (await this.em().count(User, { id: userId, deletedAt: null })) === 1;
+  }
+
+  async delete(callerId: string, targetId: string): Promise<boolean> {
+    if (callerId !== targetId && !(await this.permissionsOf(callerId)).has(PERMISSIONS.userDel)) {
+      throw forbidden('deleting another user needs the permission userDel');
+    }
+    const em = this.em();
+    const user = await em.findOne(User, { id: targetId, deletedAt: null });
+    if (!user) throw notFound('user');
+    user.deletedAt = new Date();
+    await em.flush();
+    await this.auth.revokeAllSessions(targetId);
+    return true;
+  }
+
+  async setRole(callerId: string, targetId: string, roleName: string): Promise<User> {
+    if (!(await this.permissionsOf(callerId)).has(PERMISSIONS.roleSet)) throw forbidden('changing roles needs the permission roleSet');
+    const em = this.em();
+    const role = await em.findOne(Role, { name: roleName });
+    if (!role) throw badInput(`unknown role "${roleName}"`);
+    const user = await em.findOne(User, { id: targetId, deletedAt: null });
+    if (!user) throw notFound('user');
+    user.role = role;
+    await em.flush();
+    return user;
+  }
+
+  async roleOf(roleId: string): Promise<Role> {
+    return this.em().findOneOrFail(Role, { id: roleId }, { populate: ['permissions'] });
+  }
+}
