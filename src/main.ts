@@ -6,6 +6,7 @@ import { TokenSigner } from './auth/tokens';
 import { type Config, ConfigError, loadConfig } from './config';
 import { createOrm, ensureDatabase, migrate } from './db/orm';
 import { createLogger, type Logger } from './logger';
+import { createRedisPubSub } from './pubsub';
 import { createRedis, Keys } from './redis';
 import { buildSchema } from './schema/build';
 import { mountGraphQLHttp } from './server/http';
@@ -66,13 +67,18 @@ export async function compose(config: Config, log: Logger = createLogger(config.
       );
     }
     const keys = new Keys(config.redis.prefix);
+    // A subscriber connection cannot run other commands, hence its own client.
+    const redisSub = createRedis(config.redis.url, 'im-sub');
+    disposers.push(['redis-sub', () => redisSub.quit()]);
+    await redisSub.connect();
+    const pubSub = createRedisPubSub(redis, redisSub, `${config.redis.prefix}ps:`);
     const em = () => orm.em.fork();
 
     const auth = new AuthService(em, new TokenSigner(config.jwt.secret, config.jwt.accessTtlS), redis, keys, config);
     const presence = new Presence(redis, keys, config.delivery.presenceTtlS);
     const services: Services = { auth, users: new UserService(em, auth), presence };
 
-    const schema = await buildSchema();
+    const schema = await buildSchema(pubSub);
     const app = express();
     app.disable('x-powered-by');
     const httpServer = createServer(app);

@@ -25,10 +25,10 @@ export class UserResolver {
   @Query(() => [User], { description: 'Find users by account or name prefix.' })
   users(
     @Arg('search', () => String) search: string,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
     @C() ctx: Ctx,
   ): Promise<User[]> {
-    return ctx.services.users.search(search.slice(0, 64), first);
+    return ctx.services.users.search(search.slice(0, 64), first ?? 20);
   }
 
   @FieldResolver(() => Role)

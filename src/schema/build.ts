@@ -1,4 +1,5 @@
 import { GraphQLSchema } from 'graphql';
+import type { AppPubSub } from '../pubsub';
 import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema as build } from 'type-graphql';
 import { resolvers } from '../resolvers';
@@ -6,9 +7,10 @@ import { authChecker } from './auth-checker';
 import { mapErrors } from './error-mapper';
 
 /** Builds the executable schema; pure (no I/O), so the CLI can print it too. */
-export function buildSchema(): Promise<GraphQLSchema> {
+export function buildSchema(pubSub: AppPubSub): Promise<GraphQLSchema> {
   return build({
     resolvers,
+    pubSub,
     authChecker,
     authMode: 'error',
     globalMiddlewares: [mapErrors],

@@ -1,0 +1,116 @@
+// Pure rules for the per-(user, device) ack cursor (D7-D13).
+// The SQL layer turns each into one atomic UPDATE; these functions are the
+// reference the statements and the model checker are held to.
+
+/** The MessageAck row of one (user, device). */
+export interface Cursor {
+  readonly lastAck: bigint;
+  readonly lastAckErr: bigint | null;
+  /** Bumped by every failure and every fence, so a sync token read before either goes stale. */
+  readonly version: number;
+}
+
+/** What a sync read hands the client (signed by sync-token.ts) and gets back at acknowledgeSync. */
+export interface SyncTokenFields {
+  readonly userId: string;
+  readonly deviceId: string;
+  /** lastAck when the batch was read. */
+  readonly readLastAck: bigint;
+  /** Largest id in the batch, or readLastAck when the batch is empty. */
+  readonly maxId: bigint;
+  /** Cursor version when the batch was read. */
+  readonly version: number;
+  /** The device had a live subscription when the batch was read. */
+  readonly present: boolean;
+  readonly hasMore: boolean;
+}
+
+export interface SyncAckResult {
+  readonly cursor: Cursor;
+  readonly accepted: boolean;
+}
+
+/** The token fields a read can know by itself; the caller adds userId, deviceId and present. */
+export interface SyncReadResult {
+  readonly ids: bigint[];
+  readonly readLastAck: bigint;
+  readonly maxId: bigint;
+  readonly version: number;
+  readonly hasMore: boolean;
+}
+
+/** The rules as one value, so the model checker can run deliberately broken variants. */
+export interface RuleSet {
+  failure(c: Cursor, m: bigint): Cursor;
+  success(c: Cursor, m: bigint): Cursor;
+  fence(c: Cursor): Cursor;
+  syncAck(c: Cursor, token: SyncTokenFields, upTo: bigint, presentNow: boolean): SyncAckResult;
+}
+
+export const initialCursor: Cursor = Object.freeze({ lastAck: 0n, lastAckErr: null, version: 0 });
+
+/** D8. Every failure bumps version, even one that changes nothing else: a token read before it must not wipe it. */
+export function failure(c: Cursor, m: bigint): Cursor {
+  return {
+    lastAck: m <= c.lastAck ? m - 1n : c.lastAck,
+    lastAckErr: c.lastAckErr === null || m < c.lastAckErr ? m : c.lastAckErr,
+    version: c.version + 1,
+  };
+}
+
+/** D9. Never moves lastAck backwards, and never over a recorded failure or fence. */
+export function success(c: Cursor, m: bigint): Cursor {
+  if (m > c.lastAck && (c.lastAckErr === null || m < c.lastAckErr)) {
+    return { lastAck: m, lastAckErr: c.lastAckErr, version: c.version };
+  }
+  return c;
+}
+
+/**
+ * D7. Applied when a subscription attaches (before it is marked present) and
+ * when it detaches or its presence lapses: offline pushes record nothing, so
+ * no live success may move lastAck until a sync ack has confirmed the backlog.
+ */
+export function fence(c: Cursor): Cursor {
+  const f = c.lastAck + 1n;
+  return {
+    lastAck: c.lastAck,
+    lastAckErr: c.lastAckErr === null || f < c.lastAckErr ? f : c.lastAckErr,
+    version: c.version + 1,
+  };
+}
+
+/**
+ * D13. Confirms the device holds every id in (lastAck, min(upTo, maxId)].
+ * Refused (no change) when the token is stale: a failure or fence recorded
+ * after the read may concern a lower id that committed after it (D13a), and a
+ * device without a live subscription got offline pushes that recorded nothing.
+ * Success pushes do not bump version, so steady traffic does not starve it (D13c).
+ */
+export function syncAck(c: Cursor, token: SyncTokenFields, upTo: bigint, presentNow: boolean): SyncAckResult {
+  const u = upTo < token.maxId ? upTo : token.maxId; // D13d
+  if (u <= c.lastAck) return { cursor: c, accepted: true };
+  if (c.version !== token.version || !token.present || !presentNow) return { cursor: c, accepted: false };
+  // A recorded error above u concerns ids this batch never covered: keep it.
+  const keepErr = c.lastAckErr !== null && c.lastAckErr > u;
+  const complete = !token.hasMore && u === token.maxId;
+  // D13b: short of the last page, fence just above u so a live push cannot skip the next pages.
+  const lastAckErr = keepErr ? c.lastAckErr : complete ? null : u + 1n;
+  return { cursor: { lastAck: u, lastAckErr, version: c.version }, accepted: true };
+}
+
+/** What `sync(limit)` returns given the ids visible to the device: ids > lastAck, ascending, at most limit. */
+export function syncRead(c: Cursor, visibleIds: readonly bigint[], limit: number): SyncReadResult {
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+  const after = [...new Set(visibleIds)].filter((id) => id > c.lastAck).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const ids = after.slice(0, limit);
+  return {
+    ids,
+    readLastAck: c.lastAck,
+    maxId: ids.length > 0 ? ids[ids.length - 1] : c.lastAck,
+    version: c.version,
+    hasMore: after.length > limit,
+  };
+}
+
+export const correctRules: RuleSet = Object.freeze({ failure, success, fence, syncAck });

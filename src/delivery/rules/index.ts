@@ -1,0 +1,17 @@
+export {
+  type Cursor,
+  type SyncTokenFields,
+  type SyncAckResult,
+  type SyncReadResult,
+  type RuleSet,
+  initialCursor,
+  failure,
+  success,
+  fence,
+  syncAck,
+  syncRead,
+  correctRules,
+} from './cursor';
+export { encodeSyncToken, decodeSyncToken } from './sync-token';
+export { planFanout, deliveryJobId, fanoutJobId } from './fanout';
+export { ackKey, matchAcks } from './ack-match';

@@ -1,0 +1,14 @@
+/**
+ * The part of ../shared/contract/schema.graphql the code implements. The
+ * contract test holds the emitted schema to the contract for everything named
+ * here; each issue that implements more of the contract grows these lists.
+ */
+export const IMPLEMENTED_TYPES: string[] = [
+  'DateTime', 'Permission', 'Role', 'User', 'Session', 'ProfileInput',
+];
+
+export const IMPLEMENTED_OPERATIONS: Record<'Query' | 'Mutation' | 'Subscription', string[]> = {
+  Query: ['me', 'user', 'users'],
+  Mutation: ['register', 'login', 'refreshSession', 'logout', 'updateProfile', 'deleteUser'],
+  Subscription: [],
+};

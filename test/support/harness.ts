@@ -1,0 +1,179 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { loadConfig } from '../../src/config';
+import { dropDatabase } from '../../src/db/orm';
+import { createLogger } from '../../src/logger';
+import { compose, type App } from '../../src/main';
+import { createRedis } from '../../src/redis';
+
+export interface GqlResult<T = any> {
+  data?: T;
+  errors?: Array<{ message: string; extensions?: { code?: string; [k: string]: unknown } }>;
+}
+
+export interface TestServer {
+  app: App;
+  url: string;
+  wsUrl: string;
+  dbName: string;
+  prefix: string;
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** A fresh database and Redis prefix for this run, removed again by close(). */
+export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const id = `${process.pid}_${randomBytes(4).toString('hex')}`;
+  return {
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DATABASE_URL: `mysql://root@127.0.0.1:3306/im_test_${id}`,
+    REDIS_PREFIX: `imtest:${id}:`,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    ...extra,
+  };
+}
+
+export async function startServer(extra: Record<string, string> = {}, shared?: Record<string, string>): Promise<TestServer> {
+  const env = shared ? { ...shared, ...extra } : testEnv(extra);
+  const config = loadConfig(env);
+  const app = await compose(config, createLogger(config.logLevel));
+  const url = `http://127.0.0.1:${app.port()}/graphql`;
+  let closed = false;
+  return {
+    app,
+    url,
+    wsUrl: url.replace('http', 'ws'),
+    dbName: config.database.name,
+    prefix: config.redis.prefix,
+    env,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.stop();
+      if (!shared) await cleanupEnv(env);
+    },
+  };
+}
+
+/** Drops the run's database and deletes its Redis keys (never anything else). */
+export async function cleanupEnv(env: Record<string, string>): Promise<void> {
+  const config = loadConfig(env);
+  await dropDatabase(config.database);
+  const redis = createRedis(config.redis.url, 'im-test-cleanup');
+  await redis.connect();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.redis.prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+  await redis.quit();
+}
+
+export async function gql<T = any>(url: string, query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResult<T>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as GqlResult<T>;
+}
+
+/** Throws unless the operation succeeded; returns data. */
+export async function ok<T = any>(url: string, query: string, variables?: Record<string, unknown>, token?: string): Promise<T> {
+  const r = await gql<T>(url, query, variables, token);
+  if (r.errors?.length || !r.data) throw new Error(`operation failed: ${JSON.stringify(r.errors)}`);
+  return r.data;
+}
+
+/** The error code of a failed operation (asserting it failed and stored nothing is the caller's part). */
+export async function errorCode(url: string, query: string, variables?: Record<string, unknown>, token?: string): Promise<string | undefined> {
+  const r = await gql(url, query, variables, token);
+  if (!r.errors?.length) throw new Error(`expected an error, got ${JSON.stringify(r.data)}`);
+  return r.errors[0].extensions?.code;
+}
+
+export interface TestUser {
+  id: string;
+  account: string;
+  token: string;
+  refreshToken: string;
+  deviceId: string;
+}
+
+let counter = 0;
+export async function registerUser(url: string, name?: string, deviceId?: string): Promise<TestUser> {
+  const account = name ?? `user${++counter}_${randomBytes(3).toString('hex')}`;
+  const d = await ok(url, `mutation($a: String!, $d: String) { register(account: $a, password: "password123", deviceId: $d) { accessToken refreshToken deviceId user { id } } }`, { a: account, d: deviceId });
+  return { id: d.register.user.id, account, token: d.register.accessToken, refreshToken: d.register.refreshToken, deviceId: d.register.deviceId };
+}
+
+export async function loginUser(url: string, account: string, deviceId?: string): Promise<TestUser> {
+  const d = await ok(url, `mutation($a: String!, $d: String) { login(account: $a, password: "password123", deviceId: $d) { accessToken refreshToken deviceId user { id } } }`, { a: account, d: deviceId });
+  return { id: d.login.user.id, account, token: d.login.accessToken, refreshToken: d.login.refreshToken, deviceId: d.login.deviceId };
+}
+
+/** A graphql-ws client that reports how the socket closed. */
+export function wsClient(wsUrl: string, params: Record<string, unknown> | (() => Record<string, unknown>), opts: { lazy?: boolean; retryAttempts?: number } = {}): Client & { closed: Promise<{ code: number; reason: string }> } {
+  let resolveClosed!: (v: { code: number; reason: string }) => void;
+  const closed = new Promise<{ code: number; reason: string }>((r) => (resolveClosed = r));
+  const client = createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams: typeof params === 'function' ? params : () => params,
+    lazy: opts.lazy ?? false,
+    retryAttempts: opts.retryAttempts ?? 0,
+    on: { closed: (e: any) => resolveClosed({ code: e?.code, reason: String(e?.reason ?? '') }) },
+  });
+  return Object.assign(client, { closed });
+}
+
+/** Subscribe and collect values; `next(n)` waits until n values arrived. */
+export function collect<T = any>(client: Client, query: string, variables?: Record<string, unknown>) {
+  const values: T[] = [];
+  const errors: unknown[] = [];
+  const waiters: Array<() => void> = [];
+  const dispose = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (v) => {
+        if (v.errors) errors.push(v.errors);
+        if (v.data) values.push(v.data as T);
+        waiters.splice(0).forEach((w) => w());
+      },
+      error: (e) => {
+        errors.push(e);
+        waiters.splice(0).forEach((w) => w());
+      },
+      complete: () => undefined,
+    },
+  );
+  return {
+    values,
+    errors,
+    dispose,
+    async waitFor(n: number, timeoutMs = 10_000): Promise<T[]> {
+      const deadline = Date.now() + timeoutMs;
+      while (values.length < n) {
+        if (errors.length) throw new Error(`subscription error: ${JSON.stringify(errors)}`);
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`timed out waiting for ${n} values, have ${values.length}`);
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, Math.min(left, 200));
+          waiters.push(() => {
+            clearTimeout(t);
+            r();
+          });
+        });
+      }
+      return values;
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
