@@ -70,28 +70,55 @@ export class ConfigError extends Error {
   }
 }
 
+/** The checks zod does not make; run even when zod failed, so every problem is reported at once. */
+function crossChecks(nodeEnv: unknown, jwtSecret: unknown, databaseUrl: unknown): { problems: string[]; db?: URL; name: string } {
+  const problems: string[] = [];
+  const secret = typeof jwtSecret === 'string' ? jwtSecret : '';
+  if (nodeEnv === 'production') {
+    if (Buffer.byteLength(secret) < 32) problems.push('JWT_SECRET: production needs a secret of at least 32 bytes');
+  } else if (secret && Buffer.byteLength(secret) < 32) {
+    problems.push('JWT_SECRET: must be at least 32 bytes');
+  }
+  let db: URL | undefined;
+  let name = 'im';
+  if (typeof databaseUrl === 'string' && URL.canParse(databaseUrl)) {
+    db = new URL(databaseUrl);
+    if (!['mysql:', 'mariadb:'].includes(db.protocol)) problems.push('DATABASE_URL: must be mysql:// or mariadb://');
+    try {
+      name = decodeURIComponent(db.pathname.replace(/^\//, '')) || 'im';
+      decodeURIComponent(db.username);
+      decodeURIComponent(db.password);
+    } catch {
+      problems.push('DATABASE_URL: malformed percent-encoding');
+      name = 'im';
+    }
+    if (!/^[A-Za-z0-9_]+$/.test(name)) problems.push('DATABASE_URL: database name may hold letters, digits and _ only');
+  }
+  return { problems, db, name };
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    const bad = new Set(parsed.error.issues.map((i) => String(i.path[0])));
+    const extra = crossChecks(
+      env.NODE_ENV ?? 'development',
+      env.JWT_SECRET,
+      bad.has('DATABASE_URL') ? undefined : (env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/im'),
+    ).problems;
+    throw new ConfigError([...issues, ...extra]);
   }
   const e = parsed.data;
-  const problems: string[] = [];
+  const { problems, db: parsedDb, name } = crossChecks(e.NODE_ENV, e.JWT_SECRET, e.DATABASE_URL);
   let secret = e.JWT_SECRET ?? '';
   let generated = false;
-  if (e.NODE_ENV === 'production') {
-    if (Buffer.byteLength(secret) < 32) problems.push('JWT_SECRET: production needs a secret of at least 32 bytes');
-  } else if (!secret) {
+  if (e.NODE_ENV !== 'production' && !secret) {
     secret = randomBytes(32).toString('base64url');
     generated = true;
-  } else if (Buffer.byteLength(secret) < 32) {
-    problems.push('JWT_SECRET: must be at least 32 bytes');
   }
-  const db = new URL(e.DATABASE_URL);
-  if (!['mysql:', 'mariadb:'].includes(db.protocol)) problems.push('DATABASE_URL: must be mysql:// or mariadb://');
-  const name = decodeURIComponent(db.pathname.replace(/^\//, '')) || 'im';
-  if (!/^[A-Za-z0-9_]+$/.test(name)) problems.push('DATABASE_URL: database name may hold letters, digits and _ only');
   if (problems.length) throw new ConfigError(problems);
+  const db = parsedDb!;
   const dev = e.NODE_ENV !== 'production';
   return {
     env: e.NODE_ENV,

@@ -1,10 +1,12 @@
 import 'reflect-metadata';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { TokenSigner } from './auth/tokens';
 import { type Config, ConfigError, loadConfig } from './config';
 import { createOrm, ensureDatabase, migrate } from './db/orm';
+import { createDelivery } from './delivery';
 import { createLogger, type Logger } from './logger';
 import { createRedisPubSub } from './pubsub';
 import { createRedis, Keys } from './redis';
@@ -12,9 +14,13 @@ import { buildSchema } from './schema/build';
 import { mountGraphQLHttp } from './server/http';
 import { mountGraphQLWs } from './server/ws';
 import { AuthService } from './services/auth.service';
+import { Cache, UserCache } from './services/cache';
+import { FriendService } from './services/friend.service';
+import { GroupService } from './services/group.service';
+import { NotificationService } from './services/notification.service';
 import type { Services } from './services';
+import { MessageService } from './services/message.service';
 import { UserService } from './services/user.service';
-import { Presence } from './delivery/presence';
 
 export interface App {
   config: Config;
@@ -75,8 +81,25 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const em = () => orm.em.fork();
 
     const auth = new AuthService(em, new TokenSigner(config.jwt.secret, config.jwt.accessTtlS), redis, keys, config);
-    const presence = new Presence(redis, keys, config.delivery.presenceTtlS);
-    const services: Services = { auth, users: new UserService(em, auth), presence };
+    const delivery = await createDelivery({
+      config, log, keys, nodeId: randomUUID(),
+      sql: () => orm.em.getConnection(),
+      publisher: redis,
+      groupMembers: (groupId) => services.groups.memberIds(groupId),
+      syncSecret: createHash('sha256').update(`sync-token:${config.jwt.secret}`).digest(),
+    });
+    disposers.push(['delivery', () => delivery.dispose()]);
+    const { engine, presence } = delivery;
+    const cache = new Cache(redis, config.cache.ttlS);
+    const userCache = new UserCache(cache, keys, em);
+    const users = new UserService(em, auth, userCache);
+    const notifications = new NotificationService(em, pubSub);
+    const friends = new FriendService(em, notifications);
+    const groups = new GroupService(em, notifications, friends, cache, keys, config);
+    const services: Services = {
+      auth, users, presence, engine, friends, notifications, groups, userCache,
+      messages: new MessageService(em, engine, (from, to) => services.friends.canMessage(from, to)),
+    };
 
     const schema = await buildSchema(pubSub);
     const app = express();
@@ -84,10 +107,6 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const httpServer = createServer(app);
     const ws = mountGraphQLWs({
       config, log: log.child({ part: 'ws' }), schema, services, httpServer,
-      hooks: {
-        opened: (c) => presence.attach(c),
-        closed: (c) => presence.detach(c),
-      },
     });
     const apollo = await mountGraphQLHttp({
       config, log, schema, services, httpServer, app,

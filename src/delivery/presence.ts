@@ -18,6 +18,8 @@ export interface RemoteConnection extends Connection {
 export class Presence {
   private readonly local = new Map<string, Connection>();
   private timer?: NodeJS.Timeout;
+  /** Runs before a lapsed entry is renewed (D7: the refresh fences again). */
+  onLapse: (c: Connection) => Promise<void> = async () => undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -69,12 +71,26 @@ export class Presence {
   }
 
   private async refresh(): Promise<void> {
-    const until = Date.now() + this.ttlS * 1000;
+    const conns = [...this.local.values()];
+    if (!conns.length) return;
+    const now = Date.now();
+    const scores = await this.redis
+      .pipeline(conns.map((c) => ['zscore', this.keys.presence(c.userId), this.member(c)]))
+      .exec()
+      .catch(() => null);
+    if (!scores) return;
+    const until = now + this.ttlS * 1000;
     const p = this.redis.pipeline();
-    for (const c of this.local.values()) {
+    for (const [i, c] of conns.entries()) {
+      const score = scores[i][1] as string | null;
+      if (score === null || Number(score) <= now) {
+        // Pushes during the lapse found the device offline and recorded nothing.
+        await this.onLapse(c).catch(() => undefined);
+      }
+      if (!this.local.has(c.connectionId)) continue;
       p.zadd(this.keys.presence(c.userId), until, this.member(c));
       p.expire(this.keys.presence(c.userId), this.ttlS * 2);
-      p.zremrangebyscore(this.keys.presence(c.userId), '-inf', Date.now());
+      p.zremrangebyscore(this.keys.presence(c.userId), '-inf', now);
     }
     await p.exec().catch(() => undefined);
   }

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { Role, User } from '../entities';
+import type { Group, Role, User } from '../entities';
 import type { Services } from '../services';
 
 /** Per-request batch loaders: lists resolve their users in one query (no N+1). */
@@ -7,16 +7,24 @@ export interface Loaders {
   user: DataLoader<string, User | null>;
   role: DataLoader<string, Role>;
   online: DataLoader<string, boolean>;
+  /** Groups by id, dissolved ones included (a GROUP_DISSOLVED notification still names its group). */
+  group: DataLoader<string, Group | null>;
 }
 
 export function createLoaders(services: Services): Loaders {
   return {
+    // Profiles come through the Redis cache; UserService invalidates on every write.
     user: new DataLoader(async (ids) => {
-      const users = await services.users.byIds(ids);
+      const users = await services.userCache.byIds(ids);
       const byId = new Map(users.map((u) => [u.id, u]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
     role: new DataLoader(async (ids) => Promise.all(ids.map((id) => services.users.roleOf(id)))),
     online: new DataLoader(async (ids) => Promise.all(ids.map((id) => services.presence.isOnline(id)))),
+    group: new DataLoader(async (ids) => {
+      const groups = await services.groups.byIds(ids);
+      const byId = new Map(groups.map((g) => [g.id, g]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
   };
 }

@@ -12,6 +12,7 @@ import type { Logger } from '../logger';
 import type { Ctx } from '../schema/context';
 import { limitRules } from '../schema/limits';
 import type { Services } from '../services';
+import { formatForClient } from './format-error';
 import { bearer, contextFor } from './http-context';
 
 export interface HttpDeps {
@@ -37,14 +38,11 @@ export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> 
     parseOptions: { maxTokens: config.limits.tokens },
     includeStacktraceInErrorResponses: config.env !== 'production',
     logger: log.child({ part: 'apollo' }),
-    formatError: (formatted, error) => {
-      const code = formatted.extensions?.code;
-      if (code === 'INTERNAL_SERVER_ERROR' || code === undefined) {
-        log.error({ err: error }, 'unexpected error in an operation');
-        if (config.env === 'production') return { message: 'internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
-      }
-      return formatted;
-    },
+    formatError: (formatted, error) =>
+      formatForClient(formatted, error, {
+        production: config.env === 'production',
+        onUnexpected: (err) => log.error({ err }, 'unexpected error in an operation'),
+      }),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: d.httpServer }),
       { serverWillStart: async () => ({ drainServer: d.onDrain }) },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { GraphQLError, type GraphQLSchema, parse, specifiedRules, validate, type DocumentNode } from 'graphql';
+import { GraphQLError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, type DocumentNode } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -9,13 +9,8 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { limitRules } from '../schema/limits';
 import type { Services } from '../services';
+import { formatForClient } from './format-error';
 import { bearer, contextFor } from './http-context';
-
-/** What the delivery engine needs to know about sockets (attach/detach a connection). */
-export interface SocketHooks {
-  opened(conn: { connectionId: string; userId: string; deviceId: string }): Promise<void>;
-  closed(conn: { connectionId: string; userId: string; deviceId: string }): Promise<void>;
-}
 
 type Extra = {
   socket: WebSocket;
@@ -35,15 +30,20 @@ export function mountGraphQLWs(d: {
   schema: GraphQLSchema;
   services: Services;
   httpServer: Server;
-  hooks: SocketHooks;
 }) {
   const { config, log } = d;
   const wss = new WebSocketServer({ server: d.httpServer, path: '/graphql', maxPayload: config.ws.maxPayload });
-  const rules = [...specifiedRules, ...limitRules(config.limits)];
-  const conns = (extra: Extra) =>
-    extra.auth && extra.connectionId
-      ? { connectionId: extra.connectionId, userId: extra.auth.userId, deviceId: extra.auth.deviceId }
-      : undefined;
+  // As over HTTP (Apollo's `introspection: false`): no __schema/__type when introspection is off.
+  const rules = [
+    ...specifiedRules,
+    ...(config.graphql.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
+    ...limitRules(config.limits),
+  ];
+
+  const formatOpts = {
+    production: config.env === 'production',
+    onUnexpected: (err: unknown) => log.error({ err }, 'unexpected error in an operation'),
+  };
 
   const cleanup = useServer<Record<string, unknown> | undefined, Extra>(
     {
@@ -63,14 +63,17 @@ export function mountGraphQLWs(d: {
         const ms = ctx.extra.auth.exp * 1000 - Date.now();
         ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, 'access token expired'), Math.max(ms, 0));
         ctx.extra.expiry.unref();
-        await d.hooks.opened(conns(ctx.extra)!);
         return true;
       },
-      onClose: async (ctx) => {
+      onClose: (ctx) => {
         clearTimeout(ctx.extra.expiry);
-        const c = conns(ctx.extra);
-        if (c && ctx.acknowledged) await d.hooks.closed(c).catch((err) => log.warn({ err }, 'detach failed'));
       },
+      // The same error codes as over HTTP (see format-error.ts).
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!result.errors?.length) return;
+        return { ...result, errors: result.errors.map((e) => formatForClient(e.toJSON(), e, formatOpts)) };
+      },
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatForClient(e.toJSON(), e, formatOpts)),
       onSubscribe: async (ctx, _id, payload) => {
         let document: DocumentNode;
         try {

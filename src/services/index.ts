@@ -1,4 +1,10 @@
 import type { AuthService } from './auth.service';
+import type { UserCache } from './cache';
+import type { FriendService } from './friend.service';
+import type { GroupService } from './group.service';
+import type { NotificationService } from './notification.service';
+import type { DeliveryEngine } from '../delivery/engine';
+import type { MessageService } from './message.service';
 import type { UserService } from './user.service';
 
 /** Everything resolvers may call; built once in main.ts. */
@@ -6,4 +12,11 @@ export interface Services {
   auth: AuthService;
   users: UserService;
   presence: { isOnline(userId: string): Promise<boolean> };
+  engine: DeliveryEngine;
+  messages: MessageService;
+  friends: FriendService;
+  notifications: NotificationService;
+  groups: GroupService;
+  /** Cached user profiles for the user DataLoader (UserService writes invalidate them). */
+  userCache: UserCache;
 }

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/mariadb';
 import { Role, User } from '../entities';
 import { badInput, forbidden, notFound } from '../errors';
 import type { AuthService } from './auth.service';
+import type { UserCache } from './cache';
 
 export const PERMISSIONS = { userGet: 'userGet', userDel: 'userDel', roleSet: 'roleSet' } as const;
 export type PermissionName = keyof typeof PERMISSIONS;
@@ -9,7 +10,12 @@ export type PermissionName = keyof typeof PERMISSIONS;
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export class UserService {
-  constructor(private readonly em: () => EntityManager, private readonly auth: AuthService) {}
+  constructor(
+    private readonly em: () => EntityManager,
+    private readonly auth: AuthService,
+    /** Profiles cached for the user DataLoader: every write below invalidates after it commits. */
+    private readonly cache?: UserCache,
+  ) {}
 
   async get(id: string, opts: { includeDeleted?: boolean } = {}): Promise<User | null> {
     if (!/^\d{1,20}$/.test(id)) return null;
@@ -43,6 +49,7 @@ export class UserService {
     if (input.avatar !== undefined) user.avatar = input.avatar;
     if (input.email !== undefined) user.email = input.email;
     await em.flush();
+    await this.cache?.invalidate(userId);
     return user;
   }
 
@@ -69,6 +76,7 @@ export class UserService {
     if (!user) throw notFound('user');
     user.deletedAt = new Date();
     await em.flush();
+    await this.cache?.invalidate(targetId);
     await this.auth.revokeAllSessions(targetId);
     return true;
   }
@@ -82,6 +90,7 @@ export class UserService {
     if (!user) throw notFound('user');
     user.role = role;
     await em.flush();
+    await this.cache?.invalidate(targetId);
     return user;
   }
 

@@ -5,10 +5,15 @@
  */
 export const IMPLEMENTED_TYPES: string[] = [
   'DateTime', 'Permission', 'Role', 'User', 'Session', 'ProfileInput',
+  'Friend', 'Notification', 'Group', 'GroupMember', 'NotificationType', 'NotificationStatus', 'GroupRole',
 ];
 
 export const IMPLEMENTED_OPERATIONS: Record<'Query' | 'Mutation' | 'Subscription', string[]> = {
-  Query: ['me', 'user', 'users'],
-  Mutation: ['register', 'login', 'refreshSession', 'logout', 'updateProfile', 'deleteUser'],
-  Subscription: [],
+  Query: ['me', 'user', 'users', 'friends', 'notifications', 'groups', 'group'],
+  Mutation: [
+    'register', 'login', 'refreshSession', 'logout', 'updateProfile', 'deleteUser',
+    'sendFriendRequest', 'respondToFriendRequest', 'removeFriend', 'updateFriend', 'acknowledgeNotifications',
+    'createGroup', 'addGroupMembers', 'removeGroupMember', 'leaveGroup', 'dissolveGroup',
+  ],
+  Subscription: ['notifications'],
 };

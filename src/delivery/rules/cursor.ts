@@ -44,6 +44,7 @@ export interface RuleSet {
   failure(c: Cursor, m: bigint): Cursor;
   success(c: Cursor, m: bigint): Cursor;
   fence(c: Cursor): Cursor;
+  offline(c: Cursor, m: bigint): Cursor;
   syncAck(c: Cursor, token: SyncTokenFields, upTo: bigint, presentNow: boolean): SyncAckResult;
 }
 
@@ -67,6 +68,18 @@ export function success(c: Cursor, m: bigint): Cursor {
 }
 
 /**
+ * D7 (the late-commit guard). An offline outcome writes nothing unless m is
+ * at or below lastAck: then lastAck moved past m while m was still
+ * uncommitted (a live success of a higher id, or a sync ack), and the device
+ * left before m's job ran, so no fence covers m. Record it as a failure.
+ * As SQL this is one UPDATE ... WHERE last_ack >= m that matches no row
+ * except in that race.
+ */
+export function offline(c: Cursor, m: bigint): Cursor {
+  return m <= c.lastAck ? failure(c, m) : c;
+}
+
+/**
  * D7. Applied when a subscription attaches (before it is marked present) and
  * when it detaches or its presence lapses: offline pushes record nothing, so
  * no live success may move lastAck until a sync ack has confirmed the backlog.
@@ -87,16 +100,21 @@ export function fence(c: Cursor): Cursor {
  * device without a live subscription got offline pushes that recorded nothing.
  * Success pushes do not bump version, so steady traffic does not starve it (D13c).
  */
+/** D13d: upTo is clamped to the batch; an empty batch acknowledges exactly what was read, whatever upTo says. */
+export function clampUpTo(token: SyncTokenFields, upTo: bigint): bigint {
+  return token.maxId === token.readLastAck || upTo > token.maxId ? token.maxId : upTo;
+}
+
 export function syncAck(c: Cursor, token: SyncTokenFields, upTo: bigint, presentNow: boolean): SyncAckResult {
-  const u = upTo < token.maxId ? upTo : token.maxId; // D13d
-  if (u <= c.lastAck) return { cursor: c, accepted: true };
-  if (c.version !== token.version || !token.present || !presentNow) return { cursor: c, accepted: false };
-  // A recorded error above u concerns ids this batch never covered: keep it.
-  const keepErr = c.lastAckErr !== null && c.lastAckErr > u;
+  const u = clampUpTo(token, upTo);
+  const stale = c.version !== token.version || !token.present || !presentNow;
+  if (u < c.lastAck || (stale && u === c.lastAck)) return { cursor: c, accepted: true };
+  if (stale) return { cursor: c, accepted: false };
+  // Same version: no failure or fence since the read, so every one recorded before it
+  // concerns an id the read returned. A complete batch resolves them all; short of the
+  // last page the fence sits just above u so a live push cannot skip the next pages (D13b).
   const complete = !token.hasMore && u === token.maxId;
-  // D13b: short of the last page, fence just above u so a live push cannot skip the next pages.
-  const lastAckErr = keepErr ? c.lastAckErr : complete ? null : u + 1n;
-  return { cursor: { lastAck: u, lastAckErr, version: c.version }, accepted: true };
+  return { cursor: { lastAck: u, lastAckErr: complete ? null : u + 1n, version: c.version }, accepted: true };
 }
 
 /** What `sync(limit)` returns given the ids visible to the device: ids > lastAck, ascending, at most limit. */
@@ -113,4 +131,4 @@ export function syncRead(c: Cursor, visibleIds: readonly bigint[], limit: number
   };
 }
 
-export const correctRules: RuleSet = Object.freeze({ failure, success, fence, syncAck });
+export const correctRules: RuleSet = Object.freeze({ failure, success, fence, offline, syncAck });

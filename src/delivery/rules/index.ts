@@ -8,7 +8,9 @@ export {
   failure,
   success,
   fence,
+  offline,
   syncAck,
+  clampUpTo,
   syncRead,
   correctRules,
 } from './cursor';

@@ -16,8 +16,6 @@ export interface ModelRules {
   readonly rules: RuleSet;
   /** Split every cursor write into a read step and a later write of f(snapshot) (the predecessor's JS update). */
   readonly readModifyWrite?: boolean;
-  /** The write an offline outcome makes; absent means none, as D7 asks. */
-  readonly offline?: (c: Cursor, m: bigint) => Cursor;
 }
 
 export interface ModelOptions {
@@ -99,7 +97,7 @@ function successors(s: State, m: ModelRules, limit: number, reconnects: number):
   const writeOf = (o: Outcome, id: bigint): ((c: Cursor) => Cursor) | null => {
     if (o === 'success') return (c) => r.success(c, id);
     if (o === 'failure') return (c) => r.failure(c, id);
-    return m.offline ? (c) => m.offline!(c, id) : null;
+    return (c) => r.offline(c, id);
   };
 
   s.jobs.forEach((job, i) => {
@@ -122,7 +120,8 @@ function successors(s: State, m: ModelRules, limit: number, reconnects: number):
       // A JS read-modify-write that computes no change saves nothing (rules return their input then).
       const computed = f(rmw ? job.snap! : s.cursor);
       const cursor = rmw && computed === job.snap ? s.cursor : computed;
-      add(`push${id}:${job.outcome}:write`, withJob(i, { ...job, phase: 4, snap: null }, { cursor }));
+      const noop = cursor === s.cursor ? ' (no change)' : '';
+      add(`push${id}:${job.outcome}:write${noop}`, withJob(i, { ...job, phase: 4, snap: null }, { cursor }));
     }
   });
 

@@ -1,0 +1,237 @@
+import type Queue from 'bee-queue';
+import { badInput } from '../errors';
+import type { Logger } from '../logger';
+import type { AckBus } from './ack-bus';
+import type { CursorStore } from './cursor-store';
+import { decodeDelivery, decodeFanout, encodeDelivery, encodeFanout, type Encoded } from './jobs';
+import type { MessageRow, MessageSource } from './message-source';
+import type { NodeBus } from './node-bus';
+import type { Connection, Presence, RemoteConnection } from './presence';
+import type { Queues } from './queues';
+import { type Cursor, clampUpTo, decodeSyncToken, deliveryJobId, encodeSyncToken, fanoutJobId, planFanout } from './rules';
+
+export interface SyncBatch {
+  messages: MessageRow[];
+  hasMore: boolean;
+  syncToken: string;
+}
+
+export interface AckResult {
+  accepted: boolean;
+  cursor: Cursor;
+}
+
+
+
+export interface EngineOptions {
+  ackTimeoutMs: number;
+  jobTimeoutMs: number;
+  concurrency: number;
+  fanoutBatch: number;
+  stallIntervalMs: number;
+  syncMaxLimit: number;
+  /** Key for signing sync tokens. */
+  syncSecret: Buffer;
+}
+
+export interface EngineDeps {
+  store: CursorStore;
+  presence: Presence;
+  acks: AckBus;
+  queues: Queues;
+  messages: MessageSource;
+  /** Active member ids of a group (cached by the caller). */
+  groupMembers(groupId: string): Promise<string[]>;
+  /** Carries pushes to sockets on this node or another. */
+  nodes: NodeBus;
+  log: Logger;
+  options: EngineOptions;
+}
+
+export type Outcome = 'success' | 'failure';
+
+/**
+ * The delivery engine: the facade the GraphQL layer talks to. It never
+ * imports GraphQL; see src/delivery/README.md for the protocol it keeps.
+ */
+export class DeliveryEngine {
+  private stopped = false;
+
+  constructor(private readonly d: EngineDeps) {}
+
+  /**
+   * The `messages` subscription of one socket. The stream can receive before
+   * the device is marked present, and the device is fenced before that (D7).
+   */
+  open(c: Connection): AsyncIterableIterator<MessageRow> {
+    return this.d.nodes.open(c, () => this.attach(c), () => this.detach(c));
+  }
+
+  /** D7: fence the cursor before the socket is marked present anywhere. */
+  async attach(c: Connection): Promise<void> {
+    await this.d.store.fence(c.userId, c.deviceId);
+    await this.d.presence.attach(c);
+  }
+
+  /** Absent from now on, then fenced: pushes it misses from here record nothing. */
+  async detach(c: Connection): Promise<void> {
+    await this.d.presence.detach(c);
+    await this.d.store.fence(c.userId, c.deviceId);
+  }
+
+  /**
+   * D4/D5: called after the message is committed. Users with no live socket
+   * get no job: their outcome is offline, which writes nothing (D7 keeps it
+   * for their next sync). Job ids are deterministic, so a repeat is a no-op
+   * while the first job still exists (D3).
+   */
+  async enqueue(message: MessageRow, originDeviceId: string): Promise<void> {
+    this.d.messages.remember(message);
+    if (message.group_id) {
+      const members = await this.d.groupMembers(message.group_id);
+      const batches = planFanout(members, message.sender_id, this.d.options.fanoutBatch);
+      const jobs = batches.map((receiverIds, i) =>
+        this.d.queues.fanout
+          .createJob(
+            encodeFanout({ messageId: message.id, groupId: message.group_id!, senderId: message.sender_id, originDeviceId, receiverIds }),
+          )
+          .setId(fanoutJobId(message.id, i))
+          .timeout(this.d.options.jobTimeoutMs),
+      );
+      await this.saveAll(this.d.queues.fanout, jobs);
+      return;
+    }
+    await this.enqueueDeliveries(message.id, [message.receiver_id!, message.sender_id], message.sender_id, originDeviceId);
+  }
+
+  private async enqueueDeliveries(messageId: string, receiverIds: string[], senderId: string, originDeviceId: string): Promise<void> {
+    const present = await Promise.all(
+      receiverIds.map(async (id) => {
+        const conns = await this.d.presence.connectionsOf(id);
+        return conns.some((c) => id !== senderId || c.deviceId !== originDeviceId);
+      }),
+    );
+    const absent = receiverIds.filter((id, i) => !present[i] && id !== senderId);
+    await this.d.store.offline(messageId, { userIds: absent });
+    if (receiverIds.includes(senderId) && !present[receiverIds.indexOf(senderId)]) {
+      await this.d.store.offline(messageId, { userId: senderId, exceptDevices: [originDeviceId] });
+    }
+    const jobs = receiverIds
+      .filter((_, i) => present[i])
+      .map((receiverId) =>
+        this.d.queues.delivery
+          .createJob(encodeDelivery({ messageId, receiverId, originDeviceId: receiverId === senderId ? originDeviceId : '' }))
+          .setId(deliveryJobId(messageId, receiverId))
+          .timeout(this.d.options.jobTimeoutMs),
+      );
+    await this.saveAll(this.d.queues.delivery, jobs);
+  }
+
+  private async saveAll(queue: Queue<Encoded>, jobs: Queue.Job<Encoded>[]): Promise<void> {
+    if (!jobs.length) return;
+    const errors = await queue.saveAll(jobs);
+    if (errors.size) throw [...errors.values()][0];
+  }
+
+  /** Starts the workers of this node (D5: stalled jobs are checked and rerun). */
+  start(): void {
+    const { queues, options } = this.d;
+    queues.fanout.process(Math.max(4, Math.floor(options.concurrency / 8)), async (job) => {
+      const f = decodeFanout(job.data);
+      await this.enqueueDeliveries(f.messageId, f.receiverIds, f.senderId, f.originDeviceId);
+    });
+    queues.delivery.process(options.concurrency, async (job) => {
+      const j = decodeDelivery(job.data);
+      await this.deliver(j.messageId, j.receiverId, j.originDeviceId);
+    });
+    for (const q of [queues.fanout, queues.delivery]) {
+      q.on('error', (err) => this.d.log.warn({ err, queue: q.name }, 'queue error'));
+      q.on('failed', (job, err) => this.d.log.warn({ err, jobId: job.id, queue: q.name }, 'job failed'));
+      void q.checkStalledJobs(options.stallIntervalMs);
+    }
+  }
+
+  /**
+   * D6: push to every live device of the receiver and wait for each device's
+   * acknowledge; one outcome per device, recorded by D8/D9.
+   */
+  async deliver(messageId: string, receiverId: string, originDeviceId: string): Promise<Map<string, Outcome>> {
+    const outcomes = new Map<string, Outcome>();
+    const message = await this.d.messages.load(messageId);
+    if (!message) return outcomes;
+    const conns = (await this.d.presence.connectionsOf(receiverId)).filter(
+      (c) => !(receiverId === message.sender_id && c.deviceId === originDeviceId),
+    );
+    const byDevice = new Map<string, RemoteConnection[]>();
+    for (const c of conns) byDevice.set(c.deviceId, [...(byDevice.get(c.deviceId) ?? []), c]);
+    const holders = [...byDevice.keys()];
+    if (receiverId === message.sender_id && originDeviceId) holders.push(originDeviceId);
+    await this.d.store.offline(messageId, { userId: receiverId, exceptDevices: holders });
+    await Promise.all(
+      [...byDevice].map(async ([deviceId, connections]) => {
+        // Wait first, then push: an acknowledge can come back before publish() returns.
+        const acked = this.d.acks.wait(receiverId, deviceId, messageId, this.d.options.ackTimeoutMs);
+        const sent = await Promise.all(connections.map((c) => this.d.nodes.push(c, message).then(() => true, () => false)));
+        const ok = sent.some(Boolean) && (await acked);
+        outcomes.set(deviceId, ok ? 'success' : 'failure');
+        if (ok) await this.d.store.success(receiverId, deviceId, messageId);
+        else await this.d.store.failure(receiverId, deviceId, messageId);
+      }),
+    );
+    return outcomes;
+  }
+
+  /** A device acknowledges pushed messages; only waits of that very device are resolved. */
+  async acknowledge(userId: string, deviceId: string, messageIds: string[]): Promise<void> {
+    await this.d.acks.acknowledge(userId, deviceId, messageIds);
+  }
+
+  /** D12: the next page of this device's backlog, with the token for acknowledgeSync. */
+  async syncRead(userId: string, deviceId: string, limit: number): Promise<SyncBatch> {
+    const n = Math.min(Math.max(1, Math.floor(limit)), this.d.options.syncMaxLimit);
+    const cursor = await this.d.store.get(userId, deviceId);
+    const rows = await this.d.messages.visibleAfter(userId, cursor.lastAck, n + 1);
+    const hasMore = rows.length > n;
+    const messages = rows.slice(0, n);
+    const present = await this.deviceLive(userId, deviceId);
+    const maxId = messages.length ? BigInt(messages[messages.length - 1].id) : cursor.lastAck;
+    const syncToken = encodeSyncToken(
+      { userId, deviceId, readLastAck: cursor.lastAck, maxId, version: cursor.version, present, hasMore },
+      this.d.options.syncSecret,
+    );
+    return { messages, hasMore, syncToken };
+  }
+
+  /**
+   * D13: the device holds every message in (lastAck, upTo] of the batch the
+   * token came with. Refused (accepted: false, nothing changes) when a
+   * failure or fence happened after the read, or the device's socket is gone.
+   */
+  async syncAck(userId: string, deviceId: string, upTo: bigint, token: string): Promise<AckResult> {
+    const t = decodeSyncToken(token, this.d.options.syncSecret, { userId, deviceId });
+    if (!t) throw badInput('the syncToken is not valid for this device');
+    const u = clampUpTo(t, upTo); // D13d
+    let cursor = await this.d.store.get(userId, deviceId);
+    if (u < cursor.lastAck) return { accepted: true, cursor };
+    // At u === lastAck it still applies: that clears the fence of a complete batch.
+    const live = t.present && (await this.deviceLive(userId, deviceId));
+    const applied = live && cursor.version === t.version && (await this.d.store.syncAck(t, u));
+    cursor = await this.d.store.get(userId, deviceId);
+    return { accepted: applied || cursor.lastAck >= u, cursor };
+  }
+
+  cursor(userId: string, deviceId: string): Promise<Cursor> {
+    return this.d.store.get(userId, deviceId);
+  }
+
+  private async deviceLive(userId: string, deviceId: string): Promise<boolean> {
+    return (await this.d.presence.connectionsOf(userId)).some((c) => c.deviceId === deviceId);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.d.acks.cancelAll();
+    await Promise.all([this.d.queues.fanout.close(5000), this.d.queues.delivery.close(5000)]);
+  }
+}

@@ -1,0 +1,70 @@
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import { createRedis, type Keys } from '../redis';
+import { AckBus } from './ack-bus';
+import { CursorStore, type Sql } from './cursor-store';
+import { DeliveryEngine } from './engine';
+import { MessageSource } from './message-source';
+import { NodeBus } from './node-bus';
+import { Presence } from './presence';
+import { createQueues } from './queues';
+
+export { DeliveryEngine } from './engine';
+export type { MessageRow } from './message-source';
+
+/**
+ * Builds the delivery library for one node: presence, cursor store, the
+ * two buses, queues and the engine. dispose() stops them in reverse.
+ */
+export async function createDelivery(d: {
+  config: Config;
+  log: Logger;
+  keys: Keys;
+  nodeId: string;
+  sql: () => Sql;
+  publisher: import('ioredis').default;
+  groupMembers(groupId: string): Promise<string[]>;
+  syncSecret: Buffer;
+}) {
+  const c = d.config.delivery;
+  const subscriber = createRedis(d.config.redis.url, `im-delivery-sub-${d.nodeId}`);
+  await subscriber.connect();
+  const store = new CursorStore(d.sql);
+  const presence = new Presence(d.publisher, d.keys, c.presenceTtlS, d.nodeId);
+  presence.onLapse = (conn) => store.fence(conn.userId, conn.deviceId); // D7
+  const acks = new AckBus(d.publisher, subscriber, d.keys.ackChannel());
+  const nodes = new NodeBus(d.nodeId, d.publisher, subscriber, d.keys.nodeChannel, d.log.child({ part: 'node-bus' }));
+  await acks.start();
+  await nodes.start();
+  const queues = createQueues({ redisUrl: d.config.redis.url, prefix: d.keys.queuePrefix(), stallIntervalMs: c.stallIntervalMs, isWorker: true });
+  await Promise.all([queues.delivery.ready(), queues.fanout.ready()]);
+  const engine = new DeliveryEngine({
+    store,
+    presence,
+    acks,
+    nodes,
+    queues,
+    messages: new MessageSource(d.sql),
+    groupMembers: d.groupMembers,
+    log: d.log.child({ part: 'delivery' }),
+    options: {
+      ackTimeoutMs: c.ackTimeoutMs,
+      jobTimeoutMs: c.jobTimeoutMs,
+      concurrency: c.concurrency,
+      fanoutBatch: c.fanoutBatch,
+      stallIntervalMs: c.stallIntervalMs,
+      syncMaxLimit: c.syncMaxLimit,
+      syncSecret: d.syncSecret,
+    },
+  });
+  engine.start();
+  return {
+    engine,
+    presence,
+    async dispose() {
+      await engine.stop();
+      presence.stop();
+      await subscriber.quit();
+    },
+  };
+}

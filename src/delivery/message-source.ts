@@ -1,0 +1,64 @@
+import type { Sql } from './cursor-store';
+
+/** A stored message as raw SQL returns it (BIGINTs as strings). */
+export interface MessageRow {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  sender_id: string;
+  client_msg_id: string;
+  type: number;
+  receiver_id: string | null;
+  group_id: string | null;
+  content: string;
+  ext: string | null;
+  created_at: Date;
+}
+
+export const MESSAGE_COLUMNS =
+  'm.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.type, m.receiver_id, m.group_id, m.content, m.ext, m.created_at';
+
+/**
+ * Reads messages for delivery. Messages never change once stored, so the
+ * rows a job needs are kept in a small in-process cache (the sending node
+ * primes it, and usually runs the jobs too).
+ */
+export class MessageSource {
+  private readonly cache = new Map<string, MessageRow>();
+
+  constructor(private readonly sql: () => Sql, private readonly cacheSize = 20_000) {}
+
+  remember(row: MessageRow): void {
+    if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(row.id, row);
+  }
+
+  async load(id: string): Promise<MessageRow | null> {
+    const hit = this.cache.get(id);
+    if (hit) return hit;
+    const rows: MessageRow[] = await this.sql().execute(`SELECT ${MESSAGE_COLUMNS} FROM message m WHERE m.id = ?`, [id]);
+    if (!rows.length) return null;
+    this.remember(rows[0]);
+    return rows[0];
+  }
+
+  /**
+   * D12: the device's messages with id > after, oldest first, from every
+   * conversation the user belongs to or belonged to, inside each membership's
+   * window (visible_from, visible_to]. One range scan on message
+   * (conversation_id, id) per conversation; no OFFSET.
+   */
+  async visibleAfter(userId: string, after: bigint, limit: number): Promise<MessageRow[]> {
+    return this.sql().execute(
+      `SELECT ${MESSAGE_COLUMNS}
+         FROM conversation_member cm
+         JOIN message m ON m.conversation_id = cm.conversation_id
+          AND m.id > GREATEST(?, cm.visible_from)
+          AND (cm.visible_to IS NULL OR m.id <= cm.visible_to)
+        WHERE cm.user_id = ? AND (cm.visible_to IS NULL OR cm.visible_to > ?)
+        ORDER BY m.id
+        LIMIT ?`,
+      [after.toString(), userId, after.toString(), limit],
+    );
+  }
+}

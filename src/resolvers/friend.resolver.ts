@@ -1,0 +1,49 @@
+import { Arg, Args, Authorized, Ctx as C, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Notification, User } from '../entities';
+import { type Ctx, requireAuth } from '../schema/context';
+import { parseId } from '../schema/ids';
+import { SendFriendRequestArgs, UpdateFriendArgs } from '../schema/inputs/friend.args';
+import { Friend } from '../schema/types/friend.type';
+
+@Resolver(() => Friend)
+export class FriendResolver {
+  @Authorized()
+  @Query(() => [Friend])
+  friends(@C() ctx: Ctx): Promise<Friend[]> {
+    return ctx.services.friends.list(requireAuth(ctx).userId);
+  }
+
+  @Authorized()
+  @Mutation(() => Notification)
+  sendFriendRequest(@Args(() => SendFriendRequestArgs) args: SendFriendRequestArgs, @C() ctx: Ctx): Promise<Notification> {
+    return ctx.services.friends.sendRequest(requireAuth(ctx).userId, parseId(args.userId, 'userId'), args.remark);
+  }
+
+  @Authorized()
+  @Mutation(() => Notification)
+  respondToFriendRequest(
+    @Arg('notificationId', () => ID) notificationId: string,
+    @Arg('accept', () => Boolean) accept: boolean,
+    @C() ctx: Ctx,
+  ): Promise<Notification> {
+    return ctx.services.friends.respond(requireAuth(ctx).userId, parseId(notificationId, 'notificationId'), accept);
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean)
+  removeFriend(@Arg('userId', () => ID) userId: string, @C() ctx: Ctx): Promise<boolean> {
+    return ctx.services.friends.remove(requireAuth(ctx).userId, parseId(userId, 'userId'));
+  }
+
+  @Authorized()
+  @Mutation(() => Friend)
+  updateFriend(@Args(() => UpdateFriendArgs) args: UpdateFriendArgs, @C() ctx: Ctx): Promise<Friend> {
+    const { userId, ...patch } = args;
+    return ctx.services.friends.update(requireAuth(ctx).userId, parseId(userId, 'userId'), patch);
+  }
+
+  @FieldResolver(() => User)
+  user(@Root() friend: Friend, @C() ctx: Ctx): Promise<User | null> {
+    return ctx.loaders.user.load(friend.userId);
+  }
+}

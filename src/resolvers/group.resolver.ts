@@ -1,0 +1,91 @@
+import { Arg, Args, Authorized, Ctx as C, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Group, GroupRole, User } from '../entities';
+import { type Ctx, requireAuth } from '../schema/context';
+import { parseId, parseIds } from '../schema/ids';
+import { CreateGroupArgs } from '../schema/inputs/group.args';
+import { GroupMember } from '../schema/types/group-member.type';
+
+@Resolver(() => Group)
+export class GroupResolver {
+  /** The caller's active groups. */
+  @Authorized()
+  @Query(() => [Group])
+  groups(@C() ctx: Ctx): Promise<Group[]> {
+    return ctx.services.groups.listFor(requireAuth(ctx).userId);
+  }
+
+  @Authorized()
+  @Query(() => Group, { nullable: true })
+  group(@Arg('id', () => ID) id: string, @C() ctx: Ctx): Promise<Group | null> {
+    return ctx.services.groups.get(requireAuth(ctx).userId, parseId(id, 'id'));
+  }
+
+  @Authorized()
+  @Mutation(() => Group)
+  createGroup(@Args(() => CreateGroupArgs) args: CreateGroupArgs, @C() ctx: Ctx): Promise<Group> {
+    return ctx.services.groups.create(requireAuth(ctx).userId, { ...args, memberIds: parseIds(args.memberIds, 'memberIds') });
+  }
+
+  @Authorized()
+  @Mutation(() => Group)
+  addGroupMembers(
+    @Arg('groupId', () => ID) groupId: string,
+    @Arg('userIds', () => [ID]) userIds: string[],
+    @C() ctx: Ctx,
+  ): Promise<Group> {
+    return ctx.services.groups.addMembers(requireAuth(ctx).userId, parseId(groupId, 'groupId'), parseIds(userIds, 'userIds'));
+  }
+
+  @Authorized()
+  @Mutation(() => Group)
+  removeGroupMember(@Arg('groupId', () => ID) groupId: string, @Arg('userId', () => ID) userId: string, @C() ctx: Ctx): Promise<Group> {
+    return ctx.services.groups.removeMember(requireAuth(ctx).userId, parseId(groupId, 'groupId'), parseId(userId, 'userId'));
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean)
+  leaveGroup(@Arg('groupId', () => ID) groupId: string, @C() ctx: Ctx): Promise<boolean> {
+    return ctx.services.groups.leave(requireAuth(ctx).userId, parseId(groupId, 'groupId'));
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean)
+  dissolveGroup(@Arg('groupId', () => ID) groupId: string, @C() ctx: Ctx): Promise<boolean> {
+    return ctx.services.groups.dissolve(requireAuth(ctx).userId, parseId(groupId, 'groupId'));
+  }
+
+  @Authorized()
+  @Mutation(() => GroupMember, { description: 'The owner makes a member ADMIN or MEMBER (ownership moves only when the owner leaves).' })
+  setGroupMemberRole(
+    @Arg('groupId', () => ID) groupId: string,
+    @Arg('userId', () => ID) userId: string,
+    @Arg('role', () => GroupRole) role: GroupRole,
+    @C() ctx: Ctx,
+  ): Promise<GroupMember> {
+    return ctx.services.groups.setRole(requireAuth(ctx).userId, parseId(groupId, 'groupId'), parseId(userId, 'userId'), role);
+  }
+
+  @FieldResolver(() => User)
+  owner(@Root() group: Group, @C() ctx: Ctx): Promise<User | null> {
+    return ctx.loaders.user.load(group.ownerId);
+  }
+
+  @Authorized()
+  @FieldResolver(() => [GroupMember])
+  members(
+    @Root() group: Group,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 100 }) first: number | null,
+    @Arg('after', () => ID, { nullable: true }) after: string | null,
+    @C() ctx: Ctx,
+  ): Promise<GroupMember[]> {
+    return ctx.services.groups.members(requireAuth(ctx).userId, group.id, first ?? 100, after == null ? null : parseId(after, 'after'));
+  }
+}
+
+@Resolver(() => GroupMember)
+export class GroupMemberResolver {
+  @FieldResolver(() => User)
+  user(@Root() m: GroupMember, @C() ctx: Ctx): Promise<User | null> {
+    return ctx.loaders.user.load(m.userId);
+  }
+}

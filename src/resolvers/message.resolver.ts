@@ -1,0 +1,107 @@
+import { Arg, Authorized, Ctx as C, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { Cursor } from '../delivery/rules';
+import { User } from '../entities';
+import { messageFromRow, messageToBase64 } from '../entities/message.convert';
+import { Message } from '../entities/message.entity';
+import { badInput, notFound } from '../errors';
+import { type Ctx, requireAuth } from '../schema/context';
+import { parseId, parseIds } from '../schema/ids';
+import { ConversationInput, SendMessageInput } from '../schema/inputs/message.input';
+import { AckState, MessagePage, SyncBatch } from '../schema/types/delivery.type';
+
+const ackState = (accepted: boolean, c: Cursor): AckState => ({
+  accepted,
+  lastAck: c.lastAck.toString(),
+  lastAckErr: c.lastAckErr === null ? null : c.lastAckErr.toString(),
+});
+
+function conversation(input: ConversationInput): { userId?: string; groupId?: string } {
+  if (!input.userId === !input.groupId) throw badInput('exactly one of userId and groupId');
+  return input.userId ? { userId: parseId(input.userId, 'userId') } : { groupId: parseId(input.groupId!, 'groupId') };
+}
+
+@Resolver(() => Message)
+export class MessageResolver {
+  @Authorized()
+  @Mutation(() => Message, { description: "Stores the message once and returns it: this return is the sender's delivery receipt." })
+  async sendMessage(@Arg('input', () => SendMessageInput) input: SendMessageInput, @C() ctx: Ctx): Promise<Message> {
+    const auth = requireAuth(ctx);
+    const row = await ctx.services.messages.send(auth, { ...input, to: conversation(input.to) });
+    return messageFromRow(row);
+  }
+
+  @Authorized()
+  @Mutation(() => AckState, { description: 'This device received these pushed messages.' })
+  async acknowledge(@Arg('messageIds', () => [ID]) messageIds: string[], @C() ctx: Ctx): Promise<AckState> {
+    const auth = requireAuth(ctx);
+    if (messageIds.length > 500) throw badInput('at most 500 ids per acknowledge');
+    await ctx.services.engine.acknowledge(auth.userId, auth.deviceId, parseIds(messageIds, 'messageIds'));
+    return ackState(true, await ctx.services.engine.cursor(auth.userId, auth.deviceId));
+  }
+
+  @Authorized()
+  @Mutation(() => AckState, { description: 'This device holds every message of a sync batch up to upTo.' })
+  async acknowledgeSync(@Arg('upTo', () => ID) upTo: string, @Arg('syncToken', () => String) syncToken: string, @C() ctx: Ctx): Promise<AckState> {
+    const auth = requireAuth(ctx);
+    const r = await ctx.services.engine.syncAck(auth.userId, auth.deviceId, BigInt(parseId(upTo, 'upTo')), syncToken);
+    return ackState(r.accepted, r.cursor);
+  }
+
+  @Authorized()
+  @Query(() => SyncBatch, { description: 'Offline catch-up for this device.' })
+  async sync(@Arg('limit', () => Int, { nullable: true, defaultValue: 200 }) limit: number | null, @C() ctx: Ctx): Promise<SyncBatch> {
+    const auth = requireAuth(ctx);
+    if (limit !== null && limit < 1) throw badInput('limit must be at least 1');
+    const b = await ctx.services.engine.syncRead(auth.userId, auth.deviceId, limit ?? 200);
+    return { messages: b.messages.map(messageFromRow), hasMore: b.hasMore, syncToken: b.syncToken };
+  }
+
+  @Authorized()
+  @Query(() => MessagePage, { description: 'Scroll back (before) or fill a gap (afterSeq) in one conversation.' })
+  async history(
+    @Arg('with', () => ConversationInput) withWhom: ConversationInput,
+    @Arg('before', () => ID, { nullable: true }) before: string | null,
+    @Arg('afterSeq', () => Int, { nullable: true }) afterSeq: number | null,
+    @Arg('limit', () => Int, { nullable: true, defaultValue: 50 }) limit: number | null,
+    @C() ctx: Ctx,
+  ): Promise<MessagePage> {
+    const auth = requireAuth(ctx);
+    if (limit !== null && limit < 1) throw badInput('limit must be at least 1');
+    if (afterSeq !== null && afterSeq < 0) throw badInput('afterSeq must not be negative');
+    const page = await ctx.services.messages.history(auth.userId, conversation(withWhom), {
+      before: before ? parseId(before, 'before') : null,
+      afterSeq,
+      limit: limit ?? 50,
+    });
+    return { messages: page.messages.map(messageFromRow), hasMore: page.hasMore };
+  }
+
+  @Authorized()
+  @Subscription(() => Message, {
+    description: 'Pushed messages for this device; acknowledge each one.',
+    subscribe: ({ context }) => {
+      const ctx = context as Ctx;
+      const auth = requireAuth(ctx);
+      if (!ctx.connectionId) throw badInput('subscribe over the WebSocket transport');
+      const rows = ctx.services.engine.open({ connectionId: ctx.connectionId, userId: auth.userId, deviceId: auth.deviceId });
+      return (async function* () {
+        for await (const row of rows) yield messageFromRow(row);
+      })();
+    },
+  })
+  messages(@Root() message: Message): Message {
+    return message;
+  }
+
+  @FieldResolver(() => User)
+  async sender(@Root() m: Message, @C() ctx: Ctx): Promise<User> {
+    const u = await ctx.loaders.user.load(m.senderId);
+    if (!u) throw notFound('sender');
+    return u;
+  }
+
+  @FieldResolver(() => String, { description: 'Base64 of this message encoded with the Message type of proto/im.proto.' })
+  protobuf(@Root() m: Message): string {
+    return messageToBase64(m);
+  }
+}

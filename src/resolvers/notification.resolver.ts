@@ -1,0 +1,59 @@
+import { Arg, Authorized, Ctx as C, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Group, Notification, NotificationStatus, User } from '../entities';
+import { badInput } from '../errors';
+import { type Ctx, requireAuth } from '../schema/context';
+import { parseId, parseIds } from '../schema/ids';
+import { MAX_ACK_IDS, type NotificationWire, fromWire } from '../services/notification.service';
+
+@Resolver(() => Notification)
+export class NotificationResolver {
+  /** The receiver's own, newest first; also the catch-up for missed pushes with status INITIAL (D19). */
+  @Authorized()
+  @Query(() => [Notification], { name: 'notifications' })
+  list(
+    @Arg('status', () => NotificationStatus, { nullable: true }) status: NotificationStatus | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
+    @Arg('after', () => ID, { nullable: true }) after: string | null,
+    @C() ctx: Ctx,
+  ): Promise<Notification[]> {
+    return ctx.services.notifications.list(requireAuth(ctx).userId, {
+      status,
+      first: first ?? 50,
+      after: after == null ? null : parseId(after, 'after'),
+    });
+  }
+
+  @Authorized()
+  @Mutation(() => [Notification])
+  acknowledgeNotifications(@Arg('ids', () => [ID]) ids: string[], @C() ctx: Ctx): Promise<Notification[]> {
+    if (ids.length > MAX_ACK_IDS) throw badInput(`at most ${MAX_ACK_IDS} ids at once`);
+    return ctx.services.notifications.acknowledge(requireAuth(ctx).userId, parseIds(ids, 'ids'));
+  }
+
+  /** Each stored notification of the caller, live, on whichever node holds the socket (topic per receiver). */
+  @Authorized()
+  @Subscription(() => Notification, {
+    name: 'notifications',
+    topics: 'NOTIFICATION',
+    // The auth checker runs before this, so auth is set.
+    topicId: ({ context }) => (context as Ctx).auth!.userId,
+  })
+  pushed(@Root() payload: NotificationWire): Notification {
+    return fromWire(payload);
+  }
+
+  @FieldResolver(() => User)
+  sender(@Root() n: Notification, @C() ctx: Ctx): Promise<User | null> {
+    return ctx.loaders.user.load(n.senderId);
+  }
+
+  @FieldResolver(() => User)
+  receiver(@Root() n: Notification, @C() ctx: Ctx): Promise<User | null> {
+    return ctx.loaders.user.load(n.receiverId);
+  }
+
+  @FieldResolver(() => Group, { nullable: true })
+  async group(@Root() n: Notification, @C() ctx: Ctx): Promise<Group | null> {
+    return n.groupId ? ctx.loaders.group.load(n.groupId) : null;
+  }
+}

@@ -1,0 +1,35 @@
+import { Field, ID, ObjectType } from 'type-graphql';
+import { Message } from '../../entities/message.entity';
+
+@ObjectType()
+export class MessagePage {
+  @Field(() => [Message])
+  messages!: Message[];
+
+  @Field(() => Boolean)
+  hasMore!: boolean;
+}
+
+@ObjectType()
+export class SyncBatch {
+  @Field(() => [Message], { description: "Messages of all this user's conversations with id > the device's lastAck, oldest first." })
+  messages!: Message[];
+
+  @Field(() => Boolean)
+  hasMore!: boolean;
+
+  @Field(() => String, { description: 'Pass back to acknowledgeSync; it goes stale when a delivery failure is recorded after this batch was read.' })
+  syncToken!: string;
+}
+
+@ObjectType()
+export class AckState {
+  @Field(() => Boolean, { description: 'False when acknowledgeSync found its syncToken stale: call sync again (duplicates are fine, ids dedupe).' })
+  accepted!: boolean;
+
+  @Field(() => ID, { nullable: true })
+  lastAck!: string | null;
+
+  @Field(() => ID, { nullable: true })
+  lastAckErr!: string | null;
+}

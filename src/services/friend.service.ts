@@ -1,0 +1,221 @@
+import type { EntityManager } from '@mikro-orm/mariadb';
+import type { QueryResult } from '@mikro-orm/core';
+import { Notification, NotificationStatus, NotificationType } from '../entities';
+import { AppError, ErrorCode, badInput, conflict, forbidden, notFound } from '../errors';
+import type { NotificationService } from './notification.service';
+
+/** The caller's view of one friend: their own settings plus the friendship's start. */
+export interface FriendView {
+  userId: string;
+  remark: string | null;
+  starred: boolean;
+  blocked: boolean;
+  since: Date;
+}
+
+export interface FriendPatch {
+  remark?: string | null;
+  starred?: boolean | null;
+  blocked?: boolean | null;
+}
+
+const OPEN = [NotificationStatus.INITIAL, NotificationStatus.RECEIVED, NotificationStatus.READ];
+const pair = (a: string, b: string): [string, string] => (BigInt(a) < BigInt(b) ? [a, b] : [b, a]);
+const notFriends = (msg = 'you are not friends') => new AppError(ErrorCode.NOT_FRIENDS, msg);
+
+type Row = Record<string, unknown>;
+
+/**
+ * Friendships (one row per pair) and each side's settings. Every change to a
+ * pair runs under row locks on both users' rows, taken first in the
+ * transaction, so two concurrent requests or answers for one pair serialize
+ * and the REPEATABLE READ snapshot of later reads starts after the lock.
+ */
+export class FriendService {
+  constructor(
+    private readonly em: () => EntityManager,
+    private readonly notifications: NotificationService,
+  ) {}
+
+  /** The caller's friends (or just one of them), with the caller's own settings. */
+  async list(userId: string, onlyPeer?: string): Promise<FriendView[]> {
+    const rows: Row[] = await this.em().execute(
+      `SELECT f.peer, f.created_at, s.remark, s.starred, s.blocked FROM (
+         SELECT user_hi AS peer, created_at FROM friendship WHERE user_lo = ?
+         UNION ALL SELECT user_lo, created_at FROM friendship WHERE user_hi = ?) f
+       JOIN user u ON u.id = f.peer AND u.deleted_at IS NULL
+       LEFT JOIN friend_setting s ON s.user_id = ? AND s.peer_id = f.peer
+       ${onlyPeer ? 'WHERE f.peer = ?' : ''}
+       ORDER BY f.peer`,
+      onlyPeer ? [userId, userId, userId, onlyPeer] : [userId, userId, userId],
+    );
+    return rows.map((r) => ({
+      userId: String(r.peer),
+      remark: (r.remark as string | null) ?? null,
+      starred: Boolean(Number(r.starred ?? 0)),
+      blocked: Boolean(Number(r.blocked ?? 0)),
+      since: r.created_at as Date,
+    }));
+  }
+
+  async sendRequest(userId: string, targetId: string, remark?: string | null): Promise<Notification> {
+    if (userId === targetId) throw badInput('you cannot send a friend request to yourself');
+    const [note] = await this.em().transactional(async (em) => {
+      await this.lockPair(em, userId, targetId);
+      if (await this.areFriendsIn(em, userId, targetId)) throw conflict('you are already friends');
+      const pending: Row[] = await em.execute(
+        `SELECT id, sender_id FROM notification WHERE type = ? AND status IN (?, ?, ?)
+         AND ((sender_id = ? AND receiver_id = ?) OR (sender_id = ? AND receiver_id = ?)) LIMIT 1`,
+        [NotificationType.FRIEND_REQUEST, ...OPEN, userId, targetId, targetId, userId],
+      );
+      if (pending.length) {
+        const id = String(pending[0].id);
+        const mine = String(pending[0].sender_id) === userId;
+        throw new AppError(
+          ErrorCode.CONFLICT,
+          mine
+            ? `your friend request ${id} to this user is still pending`
+            : `this user already sent you friend request ${id}: answer it with respondToFriendRequest`,
+          { notificationId: id },
+        );
+      }
+      if (await this.hasBlocked(em, targetId, userId)) throw new AppError(ErrorCode.BLOCKED, 'this user has blocked you');
+      return this.notifications.store(em, [
+        { type: NotificationType.FRIEND_REQUEST, senderId: userId, receiverId: targetId, remark: remark?.trim() || null },
+      ]);
+    });
+    this.notifications.publish([note]);
+    return note;
+  }
+
+  /** Only the receiver answers, only while the request is open; the answer is itself stored for the requester (D19). */
+  async respond(userId: string, notificationId: string, accept: boolean): Promise<Notification> {
+    const peek = await this.notifications.byId(notificationId);
+    if (!peek) throw notFound('notification');
+    if (peek.receiverId !== userId) throw forbidden('only the receiver can answer this friend request');
+    if (peek.type !== NotificationType.FRIEND_REQUEST) throw badInput('only a FRIEND_REQUEST notification can be answered');
+    const requester = peek.senderId;
+    const [request, answer] = await this.em().transactional(async (em) => {
+      const users = await this.lockPair(em, userId, requester, false);
+      const [row]: Row[] = await em.execute(`SELECT status FROM notification WHERE id = ? FOR UPDATE`, [notificationId]);
+      if (!OPEN.includes(Number(row.status))) throw conflict('this friend request was already answered');
+      if (accept) {
+        if (!users.includes(requester)) throw notFound('the requesting user');
+        const [lo, hi] = pair(userId, requester);
+        const now = new Date();
+        await em.execute('INSERT IGNORE INTO friendship (user_lo, user_hi, created_at) VALUES (?, ?, ?)', [lo, hi, now]);
+        // Existing settings (a block from an earlier friendship) are kept as they are.
+        await em.execute(
+          `INSERT IGNORE INTO friend_setting (user_id, peer_id, updated_at) VALUES (?, ?, ?), (?, ?, ?)`,
+          [userId, requester, now, requester, userId, now],
+        );
+      }
+      const status = accept ? NotificationStatus.FULFILLED : NotificationStatus.REJECTED;
+      await em.execute('UPDATE notification SET status = ?, updated_at = ? WHERE id = ?', [status, new Date(), notificationId]);
+      const [ans] = await this.notifications.store(em, [
+        { type: accept ? NotificationType.FRIEND_ACCEPTED : NotificationType.FRIEND_REJECTED, senderId: userId, receiverId: requester },
+      ]);
+      return [await em.findOneOrFail(Notification, { id: notificationId }, { refresh: true }), ans];
+    });
+    this.notifications.publish([answer]);
+    return request;
+  }
+
+  async remove(userId: string, peerId: string): Promise<boolean> {
+    if (userId === peerId) throw badInput('you cannot unfriend yourself');
+    const [note] = await this.em().transactional(async (em) => {
+      await this.lockPair(em, userId, peerId, false);
+      const [lo, hi] = pair(userId, peerId);
+      const res = await em.execute<QueryResult>('DELETE FROM friendship WHERE user_lo = ? AND user_hi = ?', [lo, hi], 'run');
+      if (!res.affectedRows) throw notFriends();
+      // Settings stay on purpose: a block must outlive the friendship.
+      return this.notifications.store(em, [{ type: NotificationType.FRIEND_REMOVED, senderId: userId, receiverId: peerId }]);
+    });
+    this.notifications.publish([note]);
+    return true;
+  }
+
+  /** Changes only the caller's own row; fields left out keep their value. */
+  async update(userId: string, peerId: string, patch: FriendPatch): Promise<FriendView> {
+    if (userId === peerId) throw badInput('you have no friend settings for yourself');
+    for (const k of ['starred', 'blocked'] as const) {
+      if (patch[k] === null) throw badInput(`${k} cannot be null`);
+    }
+    const em = this.em();
+    if (!(await this.areFriendsIn(em, userId, peerId))) throw notFriends();
+    const remark = patch.remark === undefined ? undefined : patch.remark?.trim() || null;
+    const sets = ['updated_at = VALUES(updated_at)'];
+    if (remark !== undefined) sets.push('remark = VALUES(remark)');
+    if (patch.starred != null) sets.push('starred = VALUES(starred)');
+    if (patch.blocked != null) sets.push('blocked = VALUES(blocked)');
+    await em.execute(
+      `INSERT INTO friend_setting (user_id, peer_id, remark, starred, blocked, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE ${sets.join(', ')}`,
+      [userId, peerId, remark ?? null, patch.starred ? 1 : 0, patch.blocked ? 1 : 0, new Date()],
+    );
+    const [view] = await this.list(userId, peerId);
+    if (!view) throw notFriends();
+    return view;
+  }
+
+  /**
+   * For the message engine (D1): the sender may message the receiver only as
+   * a friend the receiver has not blocked. Throws NOT_FRIENDS or BLOCKED.
+   */
+  async canMessage(senderId: string, receiverId: string): Promise<void> {
+    if (senderId === receiverId) throw notFriends('you cannot message yourself');
+    const [lo, hi] = pair(senderId, receiverId);
+    const [row]: Row[] = await this.em().execute(
+      `SELECT EXISTS(SELECT 1 FROM friendship WHERE user_lo = ? AND user_hi = ?) AS friends,
+              COALESCE((SELECT blocked FROM friend_setting WHERE user_id = ? AND peer_id = ?), 0) AS blocked`,
+      [lo, hi, receiverId, senderId],
+    );
+    if (!Number(row.friends)) throw notFriends('you can only message your friends');
+    if (Number(row.blocked)) throw new AppError(ErrorCode.BLOCKED, 'this user has blocked you');
+  }
+
+  async areFriends(a: string, b: string): Promise<boolean> {
+    return this.areFriendsIn(this.em(), a, b);
+  }
+
+  /** Which of ids are active users and friends of userId (one query, for group membership). */
+  async friendsAmong(em: EntityManager, userId: string, ids: string[]): Promise<Set<string>> {
+    if (!ids.length) return new Set();
+    const marks = ids.map(() => '?').join(', ');
+    const rows: Row[] = await em.execute(
+      `SELECT f.peer FROM (
+         SELECT user_hi AS peer FROM friendship WHERE user_lo = ? AND user_hi IN (${marks})
+         UNION ALL SELECT user_lo FROM friendship WHERE user_hi = ? AND user_lo IN (${marks})) f
+       JOIN user u ON u.id = f.peer AND u.deleted_at IS NULL`,
+      [userId, ...ids, userId, ...ids],
+    );
+    return new Set(rows.map((r) => String(r.peer)));
+  }
+
+  private async areFriendsIn(em: EntityManager, a: string, b: string): Promise<boolean> {
+    const [lo, hi] = pair(a, b);
+    const rows: Row[] = await em.execute('SELECT 1 AS x FROM friendship WHERE user_lo = ? AND user_hi = ?', [lo, hi]);
+    return rows.length > 0;
+  }
+
+  private async hasBlocked(em: EntityManager, userId: string, peerId: string): Promise<boolean> {
+    const rows: Row[] = await em.execute('SELECT blocked FROM friend_setting WHERE user_id = ? AND peer_id = ?', [userId, peerId]);
+    return rows.length > 0 && Boolean(Number(rows[0].blocked));
+  }
+
+  /**
+   * Locks both users' rows in id order (no deadlock between two pair
+   * operations). Returns the ids that are live users; by default the second
+   * one must be (the caller is live, the token proved it).
+   */
+  private async lockPair(em: EntityManager, self: string, other: string, requireOther = true): Promise<string[]> {
+    const [lo, hi] = pair(self, other);
+    const rows: Row[] = await em.execute(
+      'SELECT id, deleted_at FROM user WHERE id IN (?, ?) ORDER BY id FOR UPDATE',
+      [lo, hi],
+    );
+    const live = rows.filter((r) => r.deleted_at == null).map((r) => String(r.id));
+    if (requireOther && !live.includes(other)) throw notFound('user');
+    return live;
+  }
+}

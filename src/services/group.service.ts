@@ -1,0 +1,289 @@
+import type { QueryResult } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/mariadb';
+import type { Config } from '../config';
+import { ConversationKind, Group, GroupRole, type Notification, NotificationType } from '../entities';
+import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
+import type { Keys } from '../redis';
+import type { Cache } from './cache';
+import type { FriendService } from './friend.service';
+import type { NewNotification, NotificationService } from './notification.service';
+
+export interface GroupMemberView {
+  groupId: string;
+  userId: string;
+  role: GroupRole;
+  joinedAt: Date;
+  lastRead: string | null;
+}
+
+export const MAX_MEMBER_PAGE = 500;
+
+type Row = Record<string, unknown>;
+interface Member { userId: string; role: GroupRole; joinedAt: Date }
+/** What a membership change sees, all read under the conversation row lock. */
+interface Locked {
+  em: EntityManager;
+  group: Group;
+  me: Member;
+  /** The conversation's last message id (0 if none): where a join's window starts and a leave's ends. */
+  lastMessageId: string;
+  headSeq: number;
+}
+
+const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+const limitExceeded = (max: number) => new AppError(ErrorCode.LIMIT_EXCEEDED, `a group holds at most ${max} members`);
+
+/**
+ * Groups and their members. Every membership change runs under
+ * `SELECT ... FROM conversation WHERE id = ? FOR UPDATE`, the same lock under
+ * which the message engine numbers messages, so last_message_id read there is
+ * exactly the boundary of the member's view window. The member-id cache is
+ * invalidated after each commit.
+ */
+export class GroupService {
+  constructor(
+    private readonly em: () => EntityManager,
+    private readonly notifications: NotificationService,
+    private readonly friends: FriendService,
+    private readonly cache: Cache,
+    private readonly keys: Keys,
+    private readonly config: Config,
+  ) {}
+
+  async byIds(ids: readonly string[]): Promise<Group[]> {
+    return this.em().find(Group, { id: { $in: [...ids] } });
+  }
+
+  /** Active member ids, from the cache (the hot path of group fan-out), else from MariaDB. */
+  async memberIds(groupId: string): Promise<string[]> {
+    const key = this.keys.groupMembers(groupId);
+    const { values: [hit], versions: [version] } = await this.cache.read([key]);
+    if (hit) return JSON.parse(hit) as string[];
+    const rows: Row[] = await this.em().execute(
+      `SELECT m.user_id FROM chat_group g JOIN conversation_member m ON m.conversation_id = g.id AND m.active = 1
+       WHERE g.id = ? AND g.dissolved_at IS NULL ORDER BY m.user_id`,
+      [groupId],
+    );
+    const ids = rows.map((r) => String(r.user_id));
+    await this.cache.fill(key, version, JSON.stringify(ids));
+    return ids;
+  }
+
+  async isMember(groupId: string, userId: string): Promise<boolean> {
+    return (await this.memberIds(groupId)).includes(userId);
+  }
+
+  /** Null when there is no such (live) group; FORBIDDEN for a non-member. */
+  async get(userId: string, groupId: string): Promise<Group | null> {
+    const group = await this.em().findOne(Group, { id: groupId, dissolvedAt: null });
+    if (!group) return null;
+    if (!(await this.isMember(groupId, userId))) throw forbidden('only members can see this group');
+    return group;
+  }
+
+  async listFor(userId: string): Promise<Group[]> {
+    const em = this.em();
+    const rows: Row[] = await em.execute('SELECT conversation_id FROM conversation_member WHERE user_id = ? AND active = 1', [userId]);
+    if (!rows.length) return [];
+    return em.find(Group, { id: { $in: rows.map((r) => String(r.conversation_id)) }, dissolvedAt: null }, { orderBy: { id: 'asc' } });
+  }
+
+  /** Keyset-paged by user id; members only. */
+  async members(userId: string, groupId: string, first: number, after?: string | null): Promise<GroupMemberView[]> {
+    if (!Number.isInteger(first) || first < 1 || first > MAX_MEMBER_PAGE) throw badInput(`first must be 1 to ${MAX_MEMBER_PAGE}`);
+    if (!(await this.isMember(groupId, userId))) throw forbidden('only members can list the members of this group');
+    const rows: Row[] = await this.em().execute(
+      `SELECT user_id, role, joined_at, last_read_id FROM conversation_member
+       WHERE conversation_id = ? AND active = 1 AND user_id > ? ORDER BY user_id LIMIT ?`,
+      [groupId, after ?? '0', first],
+    );
+    return rows.map((r) => ({
+      groupId,
+      userId: String(r.user_id),
+      role: Number(r.role) as GroupRole,
+      joinedAt: r.joined_at as Date,
+      lastRead: r.last_read_id == null ? null : String(r.last_read_id),
+    }));
+  }
+
+  async create(userId: string, input: { name: string; memberIds: string[]; avatar?: string | null }): Promise<Group> {
+    const name = input.name.trim();
+    if (!name) throw badInput('name cannot be empty');
+    const others = input.memberIds.filter((id) => id !== userId);
+    if (others.length + 1 > this.config.groups.maxSize) throw limitExceeded(this.config.groups.maxSize);
+    let notes: Notification[] = [];
+    const group = await this.em().transactional(async (em) => {
+      await this.requireFriends(em, userId, others);
+      const now = new Date();
+      const res = await em.execute<QueryResult>(
+        'INSERT INTO conversation (kind, direct_key, head_seq, last_message_id, last_activity_at) VALUES (?, NULL, 0, NULL, ?)',
+        [ConversationKind.GROUP, now],
+        'run',
+      );
+      const g = em.create(Group, { id: String(res.insertId), name, avatar: input.avatar ?? null, ownerId: userId, memberCount: others.length + 1, createdAt: now });
+      await em.flush();
+      await this.join(em, g.id, [userId], GroupRole.OWNER, '0', 0, now);
+      await this.join(em, g.id, others, GroupRole.MEMBER, '0', 0, now);
+      notes = await this.notifications.store(em, this.notes(NotificationType.GROUP_JOINED, userId, g.id, others));
+      return g;
+    });
+    // A miss before the id existed may have cached an empty list for it.
+    await this.cache.invalidate(this.keys.groupMembers(group.id));
+    this.notifications.publish(notes);
+    return group;
+  }
+
+  async addMembers(userId: string, groupId: string, userIds: string[]): Promise<Group> {
+    if (!userIds.length) throw badInput('userIds cannot be empty');
+    return this.change(groupId, userId, async ({ em, group, me, lastMessageId, headSeq }) => {
+      if (me.role !== GroupRole.OWNER && me.role !== GroupRole.ADMIN) throw forbidden('only the owner or an admin can add members');
+      const already = await this.activeAmong(em, groupId, userIds);
+      if (already.length) throw new AppError(ErrorCode.CONFLICT, `already members: ${already.join(', ')}`, { userIds: already });
+      if (group.memberCount + userIds.length > this.config.groups.maxSize) throw limitExceeded(this.config.groups.maxSize);
+      await this.requireFriends(em, userId, userIds);
+      await this.join(em, groupId, userIds, GroupRole.MEMBER, lastMessageId, headSeq, new Date());
+      group.memberCount += userIds.length;
+      return { result: group, notes: this.notes(NotificationType.GROUP_JOINED, userId, groupId, userIds) };
+    });
+  }
+
+  async removeMember(userId: string, groupId: string, targetId: string): Promise<Group> {
+    return this.change(groupId, userId, async ({ em, group, me, lastMessageId }) => {
+      if (me.role !== GroupRole.OWNER && me.role !== GroupRole.ADMIN) throw forbidden('only the owner or an admin can remove members');
+      const target = await this.member(em, groupId, targetId);
+      if (!target) throw notFound('member');
+      if (target.role === GroupRole.OWNER) throw forbidden('the owner cannot be removed');
+      if (me.role === GroupRole.ADMIN && target.role === GroupRole.ADMIN) throw forbidden('an admin cannot remove another admin');
+      await this.leaveRows(em, groupId, [targetId], lastMessageId);
+      group.memberCount -= 1;
+      return { result: group, notes: this.notes(NotificationType.GROUP_REMOVED, userId, groupId, [targetId]) };
+    });
+  }
+
+  /** An owner hands over to the longest-standing admin, else member; the last one out dissolves the group. */
+  async leave(userId: string, groupId: string): Promise<boolean> {
+    return this.change(groupId, userId, async ({ em, group, me, lastMessageId }) => {
+      await this.leaveRows(em, groupId, [userId], lastMessageId);
+      group.memberCount -= 1;
+      if (group.memberCount <= 0) {
+        group.memberCount = 0;
+        group.dissolvedAt = new Date();
+      } else if (me.role === GroupRole.OWNER) {
+        const [next]: Row[] = await em.execute(
+          `SELECT user_id FROM conversation_member WHERE conversation_id = ? AND active = 1
+           ORDER BY role, joined_at, user_id LIMIT 1`,
+          [groupId],
+        );
+        await em.execute('UPDATE conversation_member SET role = ? WHERE conversation_id = ? AND user_id = ?', [GroupRole.OWNER, groupId, next.user_id]);
+        group.ownerId = String(next.user_id);
+      }
+      return { result: true };
+    });
+  }
+
+  async dissolve(userId: string, groupId: string): Promise<boolean> {
+    return this.change(groupId, userId, async ({ em, group, me, lastMessageId }) => {
+      if (me.role !== GroupRole.OWNER) throw forbidden('only the owner can dissolve the group');
+      const rows: Row[] = await em.execute('SELECT user_id FROM conversation_member WHERE conversation_id = ? AND active = 1', [groupId]);
+      const all = rows.map((r) => String(r.user_id));
+      await this.leaveRows(em, groupId, all, lastMessageId);
+      group.memberCount = 0;
+      group.dissolvedAt = new Date();
+      return { result: true, notes: this.notes(NotificationType.GROUP_DISSOLVED, userId, groupId, all) };
+    });
+  }
+
+  /** The owner makes or unmakes admins; ownership only moves by leaving. */
+  async setRole(userId: string, groupId: string, targetId: string, role: GroupRole): Promise<GroupMemberView> {
+    if (role !== GroupRole.ADMIN && role !== GroupRole.MEMBER) throw badInput('role must be ADMIN or MEMBER');
+    if (targetId === userId) throw badInput('the owner cannot change their own role');
+    await this.change(groupId, userId, async ({ em, me }) => {
+      if (me.role !== GroupRole.OWNER) throw forbidden('only the owner can change roles');
+      if (!(await this.member(em, groupId, targetId))) throw notFound('member');
+      await em.execute('UPDATE conversation_member SET role = ? WHERE conversation_id = ? AND user_id = ?', [role, groupId, targetId]);
+      return { result: true };
+    });
+    return (await this.members(userId, groupId, 1, String(BigInt(targetId) - 1n)))[0];
+  }
+
+  /**
+   * Runs one membership change under the conversation row lock (taken first,
+   * so the snapshot of every later read starts after it), stores its
+   * notifications in the same transaction, then invalidates and pushes.
+   */
+  private async change<T>(
+    groupId: string,
+    userId: string,
+    fn: (l: Locked) => Promise<{ result: T; notes?: NewNotification[] }>,
+  ): Promise<T> {
+    let notes: Notification[] = [];
+    const result = await this.em().transactional(async (em) => {
+      const [conv]: Row[] = await em.execute('SELECT kind, head_seq, last_message_id FROM conversation WHERE id = ? FOR UPDATE', [groupId]);
+      if (!conv || Number(conv.kind) !== ConversationKind.GROUP) throw notFound('group');
+      const group = await em.findOne(Group, { id: groupId });
+      if (!group || group.dissolvedAt) throw notFound('group');
+      const me = await this.member(em, groupId, userId);
+      if (!me) throw forbidden('you are not a member of this group');
+      const lastMessageId = conv.last_message_id == null ? '0' : String(conv.last_message_id);
+      const out = await fn({ em, group, me, lastMessageId, headSeq: Number(conv.head_seq) });
+      if (out.notes?.length) notes = await this.notifications.store(em, out.notes);
+      return out.result;
+    });
+    await this.cache.invalidate(this.keys.groupMembers(groupId));
+    this.notifications.publish(notes);
+    return result;
+  }
+
+  private async member(em: EntityManager, groupId: string, userId: string): Promise<Member | null> {
+    const [r]: Row[] = await em.execute(
+      'SELECT role, joined_at FROM conversation_member WHERE conversation_id = ? AND user_id = ? AND active = 1',
+      [groupId, userId],
+    );
+    return r ? { userId, role: Number(r.role) as GroupRole, joinedAt: r.joined_at as Date } : null;
+  }
+
+  private async activeAmong(em: EntityManager, groupId: string, ids: string[]): Promise<string[]> {
+    const rows: Row[] = await em.execute(
+      `SELECT user_id FROM conversation_member WHERE conversation_id = ? AND active = 1 AND user_id IN (${marks(ids.length)})`,
+      [groupId, ...ids],
+    );
+    return rows.map((r) => String(r.user_id));
+  }
+
+  private async requireFriends(em: EntityManager, userId: string, ids: string[]): Promise<void> {
+    const friends = await this.friends.friendsAmong(em, userId, ids);
+    const strangers = ids.filter((id) => !friends.has(id));
+    if (strangers.length) {
+      throw new AppError(ErrorCode.NOT_FRIENDS, `only your friends can be added: ${strangers.join(', ')}`, { userIds: strangers });
+    }
+  }
+
+  /**
+   * Opens a view window at lastMessageId. A re-added member's row starts a new
+   * window; last_read_seq starts at the head so messages from before the join
+   * (which the member cannot see) never count as unread (D18).
+   */
+  private async join(em: EntityManager, groupId: string, ids: string[], role: GroupRole, lastMessageId: string, headSeq: number, now: Date): Promise<void> {
+    if (!ids.length) return;
+    await em.execute(
+      `INSERT INTO conversation_member (conversation_id, user_id, role, active, joined_at, visible_from, visible_to, last_read_seq)
+       VALUES ${ids.map(() => '(?, ?, ?, 1, ?, ?, NULL, ?)').join(', ')}
+       ON DUPLICATE KEY UPDATE role = VALUES(role), active = 1, joined_at = VALUES(joined_at),
+         visible_from = VALUES(visible_from), visible_to = NULL, last_read_seq = VALUES(last_read_seq)`,
+      ids.flatMap((id) => [groupId, id, role, now, lastMessageId, headSeq]),
+    );
+  }
+
+  /** Closes the view windows at lastMessageId. */
+  private async leaveRows(em: EntityManager, groupId: string, ids: string[], lastMessageId: string): Promise<void> {
+    if (!ids.length) return;
+    await em.execute(
+      `UPDATE conversation_member SET active = 0, visible_to = ? WHERE conversation_id = ? AND active = 1 AND user_id IN (${marks(ids.length)})`,
+      [lastMessageId, groupId, ...ids],
+    );
+  }
+
+  private notes(type: NotificationType, senderId: string, groupId: string, receivers: string[]): NewNotification[] {
+    return receivers.map((receiverId) => ({ type, senderId, receiverId, groupId }));
+  }
+}

@@ -1,0 +1,185 @@
+import type { EntityManager } from '@mikro-orm/mariadb';
+import type { DeliveryEngine } from '../delivery/engine';
+import { MESSAGE_COLUMNS, type MessageRow } from '../delivery/message-source';
+import { ConversationKind, GroupRole, MessageType } from '../entities/enums';
+import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
+
+export interface SendInput {
+  to: { userId?: string | null; groupId?: string | null };
+  clientMsgId: string;
+  type: MessageType;
+  content: string;
+  ext?: string | null;
+}
+
+export interface Page {
+  messages: MessageRow[];
+  hasMore: boolean;
+}
+
+const directKey = (a: string, b: string) => (BigInt(a) < BigInt(b) ? `${a}:${b}` : `${b}:${a}`);
+const isDuplicate = (e: unknown) => /ER_DUP_ENTRY|Duplicate entry/.test(String((e as { code?: string }).code ?? e));
+
+/**
+ * Stores messages (D1-D4) and reads history. The engine delivers them; this
+ * service never pushes by itself.
+ */
+export class MessageService {
+  constructor(
+    private readonly em: () => EntityManager,
+    private readonly engine: DeliveryEngine,
+    /** D1: throws NOT_FRIENDS / BLOCKED / NOT_FOUND unless sender may message receiver. */
+    private readonly canMessage: (senderId: string, receiverId: string) => Promise<void>,
+    private readonly limits = { content: 4096, ext: 1024 },
+  ) {}
+
+  async send(sender: { userId: string; deviceId: string }, input: SendInput): Promise<MessageRow> {
+    this.validate(sender.userId, input);
+    const existing = await this.byClientId(sender.userId, input.clientMsgId);
+    if (existing) return this.deliver(existing, sender.deviceId); // D3
+    if (input.to.userId) await this.canMessage(sender.userId, input.to.userId);
+    let row: MessageRow;
+    try {
+      row = await this.store(sender.userId, input);
+    } catch (e) {
+      if (!isDuplicate(e)) throw e;
+      // A concurrent send with the same clientMsgId won the unique key (D3).
+      const won = await this.byClientId(sender.userId, input.clientMsgId);
+      if (!won) throw e;
+      row = won;
+    }
+    return this.deliver(row, sender.deviceId);
+  }
+
+  /** D4: the message is returned only once its delivery is enqueued. */
+  private async deliver(row: MessageRow, deviceId: string): Promise<MessageRow> {
+    try {
+      await this.engine.enqueue(row, deviceId);
+    } catch {
+      throw new AppError(ErrorCode.UNAVAILABLE, 'the message is stored but its delivery could not be queued: send it again with the same clientMsgId', { messageId: row.id });
+    }
+    return row;
+  }
+
+  private validate(senderId: string, input: SendInput): void {
+    const { userId, groupId } = input.to;
+    if (!userId === !groupId) throw badInput('to needs exactly one of userId and groupId');
+    if (userId === senderId) throw badInput('you cannot message yourself');
+    if (!/^[\x21-\x7e]{1,64}$/.test(input.clientMsgId)) throw badInput('clientMsgId must be 1 to 64 printable ASCII characters');
+    if (!Object.values(MessageType).includes(input.type)) throw badInput('unknown message type');
+    const chars = [...input.content].length; // code points: an emoji counts as one
+    if (chars < 1 || chars > this.limits.content) throw badInput(`content must be 1 to ${this.limits.content} characters`, { length: chars });
+    if (input.ext != null && [...input.ext].length > this.limits.ext) throw badInput(`ext must be at most ${this.limits.ext} characters`);
+  }
+
+  private async byClientId(senderId: string, clientMsgId: string): Promise<MessageRow | null> {
+    const rows: MessageRow[] = await this.em().getConnection().execute(
+      `SELECT ${MESSAGE_COLUMNS} FROM message m WHERE m.sender_id = ? AND m.client_msg_id = ?`,
+      [senderId, clientMsgId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** D2: one transaction, conversation row locked, seq = head + 1, sender's lastRead moved. */
+  private store(senderId: string, input: SendInput): Promise<MessageRow> {
+    return this.em().transactional(async (tx) => {
+      const run = (sql: string, params: unknown[]) => tx.getConnection().execute(sql, params, 'all', tx.getTransactionContext());
+      const now = new Date();
+      let conversationId: string;
+      let head: number;
+      if (input.to.userId) {
+        const key = directKey(senderId, input.to.userId);
+        const ins = await run(
+          `INSERT IGNORE INTO conversation (kind, direct_key, last_activity_at) VALUES (?, ?, ?)`,
+          [ConversationKind.DIRECT, key, now],
+        );
+        const [conv] = await run(`SELECT id, head_seq FROM conversation WHERE direct_key = ? FOR UPDATE`, [key]);
+        conversationId = String(conv.id);
+        head = Number(conv.head_seq);
+        if ((ins as unknown as { affectedRows: number }).affectedRows === 1) {
+          await run(
+            `INSERT IGNORE INTO conversation_member (conversation_id, user_id, peer_id, active, joined_at) VALUES (?, ?, ?, 1, ?), (?, ?, ?, 1, ?)`,
+            [conversationId, senderId, input.to.userId, now, conversationId, input.to.userId, senderId, now],
+          );
+        }
+      } else {
+        const [conv] = await run(`SELECT id, head_seq FROM conversation WHERE id = ? AND kind = ? FOR UPDATE`, [input.to.groupId, ConversationKind.GROUP]);
+        if (!conv) throw notFound('group');
+        const [member] = await run(
+          `SELECT role FROM conversation_member WHERE conversation_id = ? AND user_id = ? AND active = 1`,
+          [input.to.groupId, senderId],
+        );
+        if (!member || member.role == null || !Object.values(GroupRole).includes(Number(member.role))) {
+          throw forbidden('you are not a member of this group');
+        }
+        conversationId = String(conv.id);
+        head = Number(conv.head_seq);
+      }
+      const seq = head + 1;
+      const res = await run(
+        `INSERT INTO message (conversation_id, seq, sender_id, client_msg_id, type, receiver_id, group_id, content, ext, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [conversationId, seq, senderId, input.clientMsgId, input.type, input.to.userId ?? null, input.to.groupId ?? null, input.content, input.ext ?? null, now],
+      );
+      const id = String((res as unknown as { insertId: bigint | number }).insertId);
+      await run(`UPDATE conversation SET head_seq = ?, last_message_id = ?, last_activity_at = ? WHERE id = ?`, [seq, id, now, conversationId]);
+      await run(`UPDATE conversation_member SET last_read_id = ?, last_read_seq = ? WHERE conversation_id = ? AND user_id = ?`, [id, seq, conversationId, senderId]);
+      return {
+        id,
+        conversation_id: conversationId,
+        seq,
+        sender_id: senderId,
+        client_msg_id: input.clientMsgId,
+        type: input.type,
+        receiver_id: input.to.userId ?? null,
+        group_id: input.to.groupId ?? null,
+        content: input.content,
+        ext: input.ext ?? null,
+        created_at: now,
+      };
+    });
+  }
+
+  /**
+   * One conversation's messages inside the caller's membership window:
+   * `before` scrolls back (ids below it), `afterSeq` fills a gap (seq above it),
+   * neither gives the newest page. Always returned oldest first.
+   */
+  async history(userId: string, withWhom: { userId?: string | null; groupId?: string | null }, opts: { before?: string | null; afterSeq?: number | null; limit: number }): Promise<Page> {
+    if (!withWhom.userId === !withWhom.groupId) throw badInput('with needs exactly one of userId and groupId');
+    if (opts.before && opts.afterSeq != null) throw badInput('pass before or afterSeq, not both');
+    const limit = Math.min(Math.max(1, opts.limit), 200);
+    const sql = this.em().getConnection();
+    const members = withWhom.userId
+      ? await sql.execute(
+          `SELECT cm.conversation_id, cm.visible_from, cm.visible_to FROM conversation c
+             JOIN conversation_member cm ON cm.conversation_id = c.id AND cm.user_id = ? WHERE c.direct_key = ?`,
+          [userId, directKey(userId, withWhom.userId)],
+        )
+      : await sql.execute(
+          `SELECT conversation_id, visible_from, visible_to FROM conversation_member WHERE conversation_id = ? AND user_id = ?`,
+          [withWhom.groupId, userId],
+        );
+    if (!members.length) {
+      if (withWhom.groupId) throw forbidden('you are not a member of this group');
+      return { messages: [], hasMore: false };
+    }
+    const m = members[0];
+    const window = `m.conversation_id = ? AND m.id > ? AND (? IS NULL OR m.id <= ?)`;
+    const base = [m.conversation_id, m.visible_from, m.visible_to, m.visible_to];
+    let rows: MessageRow[];
+    if (opts.afterSeq != null) {
+      rows = await sql.execute(`SELECT ${MESSAGE_COLUMNS} FROM message m WHERE ${window} AND m.seq > ? ORDER BY m.seq LIMIT ?`, [...base, opts.afterSeq, limit + 1]);
+    } else {
+      const before = opts.before ? `AND m.id < ?` : '';
+      rows = await sql.execute(
+        `SELECT ${MESSAGE_COLUMNS} FROM message m WHERE ${window} ${before} ORDER BY m.id DESC LIMIT ?`,
+        [...base, ...(opts.before ? [opts.before] : []), limit + 1],
+      );
+      rows.reverse();
+      if (rows.length > limit) return { messages: rows.slice(1), hasMore: true };
+      return { messages: rows, hasMore: false };
+    }
+    return { messages: rows.slice(0, limit), hasMore: rows.length > limit };
+  }
+}

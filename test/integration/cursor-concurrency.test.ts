@@ -1,0 +1,122 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { loadConfig } from '../../src/config';
+import { CursorStore, type Sql } from '../../src/delivery/cursor-store';
+import { type Cursor, correctRules } from '../../src/delivery/rules';
+import { createOrm, dropDatabase, ensureDatabase, migrate, type Orm } from '../../src/db/orm';
+import { createLogger } from '../../src/logger';
+import { testEnv } from '../support/harness';
+
+// D8, D9, D10 under real concurrency: many outcome updates for one cursor at
+// once on MariaDB (40 pooled connections), compared with the pure rules.
+
+const config = loadConfig(testEnv());
+let orm: Orm;
+let sql: () => Sql;
+before(async () => {
+  await ensureDatabase(config.database);
+  orm = await createOrm(config, createLogger('silent'));
+  await migrate(orm, createLogger('silent'));
+  sql = () => orm.em.getConnection();
+});
+after(async () => {
+  await orm?.close(true);
+  await dropDatabase(config.database);
+});
+
+type Op = { kind: 'success' | 'failure'; m: bigint };
+
+function shuffle<T>(xs: T[], seed = 7): T[] {
+  const a = [...xs];
+  let s = seed;
+  for (let i = a.length - 1; i > 0; i--) {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    const j = s % (i + 1);
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+const model = (start: Cursor, ops: Op[]) => ops.reduce((c, o) => correctRules[o.kind](c, o.m), start);
+
+async function row(user: string): Promise<Cursor> {
+  return new CursorStore(sql).get(user, 'd1');
+}
+
+async function seed(user: string, c: Cursor): Promise<void> {
+  await sql().execute(
+    'INSERT INTO device_cursor (user_id, device_id, last_ack, last_ack_err, version) VALUES (?, ?, ?, ?, ?)',
+    [user, 'd1', c.lastAck.toString(), c.lastAckErr?.toString() ?? null, c.version],
+    'run',
+  );
+}
+
+/** Runs every op on its own pooled connection, `width` at a time. */
+async function runConcurrently(apply: (o: Op) => Promise<void>, ops: Op[], width = 40): Promise<void> {
+  const queue = [...ops];
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      for (let o = queue.shift(); o; o = queue.shift()) await apply(o);
+    }),
+  );
+}
+
+const store = () => new CursorStore(sql);
+const atomic = (user: string) => (o: Op) => store()[o.kind](user, 'd1', o.m.toString());
+
+// Successes below the failures commute with them, so any serial order of these ops ends in one state.
+const mixed: Op[] = shuffle([
+  ...Array.from({ length: 120 }, (_, i) => ({ kind: 'success' as const, m: BigInt(i + 1) })),
+  ...Array.from({ length: 60 }, (_, i) => ({ kind: 'failure' as const, m: BigInt(i + 201) })),
+]);
+
+test('D8/D9: 180 concurrent outcomes for one cursor end where the pure rules end', async () => {
+  const start: Cursor = { lastAck: 0n, lastAckErr: null, version: 0 };
+  await seed('1', start);
+  await runConcurrently(atomic('1'), mixed);
+  const expected = model(start, mixed);
+  assert.deepEqual(await row('1'), expected);
+  assert.deepEqual(expected, { lastAck: 120n, lastAckErr: 201n, version: 60 });
+});
+
+test('D8: concurrent failures below lastAck pull it down to the smallest failure', async () => {
+  const start: Cursor = { lastAck: 500n, lastAckErr: null, version: 0 };
+  const ops: Op[] = shuffle(Array.from({ length: 100 }, (_, i) => ({ kind: 'failure' as const, m: BigInt(300 + ((i * 37) % 150)) })));
+  await seed('2', start);
+  await runConcurrently(atomic('2'), ops);
+  assert.deepEqual(await row('2'), model(start, ops));
+  assert.deepEqual(await row('2'), { lastAck: 299n, lastAckErr: 300n, version: 100 });
+});
+
+test('D7/D9: under a fence, concurrent successes above it never move lastAck', async () => {
+  const start: Cursor = { lastAck: 50n, lastAckErr: 51n, version: 1 };
+  const ops: Op[] = Array.from({ length: 64 }, (_, i) => ({ kind: 'success' as const, m: BigInt(51 + i) }));
+  await seed('3', start);
+  await runConcurrently(atomic('3'), ops);
+  assert.deepEqual(await row('3'), start);
+});
+
+test('the same test catches a read-modify-write cursor (the predecessor\'s lost updates)', async () => {
+  const start: Cursor = { lastAck: 0n, lastAckErr: null, version: 0 };
+  await seed('4', start);
+  // Every worker reads, all wait until everyone has read, then each writes what it computed.
+  let reads = 0;
+  let release!: () => void;
+  const allRead = new Promise<void>((r) => (release = r));
+  const width = 40;
+  const ops = mixed.slice(0, width);
+  const readModifyWrite = async (o: Op) => {
+    const c = await row('4');
+    if (++reads === width) release();
+    await allRead;
+    const n = correctRules[o.kind](c, o.m);
+    await sql().execute(
+      'UPDATE device_cursor SET last_ack = ?, last_ack_err = ?, version = ? WHERE user_id = ? AND device_id = ?',
+      [n.lastAck.toString(), n.lastAckErr?.toString() ?? null, n.version, '4', 'd1'],
+      'run',
+    );
+  };
+  await runConcurrently(readModifyWrite, ops, width);
+  assert.notDeepEqual(await row('4'), model(start, ops), 'read-modify-write should lose updates');
+});

@@ -1,0 +1,74 @@
+import { createConnection, type Connection } from 'mariadb';
+import { collect, ok, sleep, type TestServer, type TestUser, wsClient } from '../support/harness';
+
+/** Shared by friends, notifications, groups, cache and authz-matrix tests. */
+export const NOTE = 'id type status remark createdAt updatedAt sender { id } receiver { id } group { id name }';
+export const GROUP = 'id name avatar memberCount createdAt owner { id } members { user { id } role joinedAt lastRead }';
+
+export async function requestFriend(url: string, from: TestUser, to: TestUser, remark?: string): Promise<string> {
+  const r = await ok(url, 'mutation($u: ID!, $r: String) { sendFriendRequest(userId: $u, remark: $r) { id } }', { u: to.id, r: remark }, from.token);
+  return r.sendFriendRequest.id;
+}
+
+export async function befriend(url: string, a: TestUser, b: TestUser): Promise<void> {
+  const id = await requestFriend(url, a, b);
+  await ok(url, 'mutation($n: ID!) { respondToFriendRequest(notificationId: $n, accept: true) { id } }', { n: id }, b.token);
+}
+
+export async function friendsOf(url: string, u: TestUser): Promise<Array<{ user: { id: string }; remark: string | null; starred: boolean; blocked: boolean; since: string }>> {
+  return (await ok(url, '{ friends { user { id } remark starred blocked since } }', {}, u.token)).friends;
+}
+
+export async function notes(url: string, u: TestUser, status?: string, first = 50): Promise<any[]> {
+  const r = await ok(url, `query($s: NotificationStatus, $f: Int) { notifications(status: $s, first: $f) { ${NOTE} } }`, { s: status, f: first }, u.token);
+  return r.notifications;
+}
+
+export async function newGroup(url: string, owner: TestUser, members: TestUser[], name = 'team'): Promise<string> {
+  const r = await ok(url, 'mutation($n: String!, $m: [ID!]!) { createGroup(name: $n, memberIds: $m) { id } }', { n: name, m: members.map((m) => m.id) }, owner.token);
+  return r.createGroup.id;
+}
+
+/** A socket holding the `notifications` subscription; wait a moment so Redis SUBSCRIBE is in place before pushes. */
+export async function listen(s: TestServer, u: TestUser) {
+  const client = wsClient(s.wsUrl, { authorization: `Bearer ${u.token}` });
+  const sub = collect<{ notifications: any }>(client, `subscription { notifications { ${NOTE} } }`);
+  await sleep(300);
+  return {
+    sub,
+    async next(n: number) {
+      return (await sub.waitFor(n)).map((v) => v.notifications);
+    },
+    async close() {
+      sub.dispose();
+      await client.dispose();
+    },
+  };
+}
+
+/** A direct connection to the run's database, to check stored state (and to play the message engine). */
+export async function db(s: TestServer): Promise<Connection & { rows(sql: string, params?: unknown[]): Promise<any[]> }> {
+  const conn = await createConnection({ host: '127.0.0.1', port: 3306, user: 'root', database: s.dbName, bigIntAsNumber: false, insertIdAsNumber: true });
+  return Object.assign(conn, {
+    async rows(sql: string, params: unknown[] = []) {
+      const r = await conn.query({ sql, bigIntAsNumber: false }, params);
+      return JSON.parse(JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+    },
+  });
+}
+
+/** Every row this issue writes, as text: equal snapshots mean nothing changed. */
+export async function snapshot(conn: Awaited<ReturnType<typeof db>>): Promise<string> {
+  const parts: unknown[] = [];
+  for (const [t, order] of [
+    ['friendship', 'user_lo, user_hi'],
+    ['friend_setting', 'user_id, peer_id'],
+    ['notification', 'id'],
+    ['conversation', 'id'],
+    ['chat_group', 'id'],
+    ['conversation_member', 'conversation_id, user_id'],
+  ]) {
+    parts.push(t, await conn.rows(`SELECT * FROM ${t} ORDER BY ${order}`));
+  }
+  return JSON.stringify(parts);
+}

@@ -1,0 +1,218 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import jwt from 'jsonwebtoken';
+import WebSocket from 'ws';
+import { TokenSigner } from '../../src/auth/tokens';
+import { gql, ok, registerUser, startServer, wsClient, type TestServer } from '../support/harness';
+
+/**
+ * graphql-ws close codes (src/server/ws.ts): 4408 no connection_init in time,
+ * 4403 missing/bad/expired/revoked token at init or the token expiring on an open socket.
+ */
+
+const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+  Promise.race([p, new Promise<never>((_, j) => setTimeout(() => j(new Error(`timed out after ${ms} ms: ${what}`)), ms))]);
+
+/** A raw socket speaking graphql-transport-ws; reports its close and the messages it got. */
+function rawSocket(url: string, protocol = 'graphql-transport-ws') {
+  const ws = new WebSocket(url, protocol);
+  const messages: any[] = [];
+  ws.on('message', (m) => messages.push(JSON.parse(String(m))));
+  const closed = new Promise<{ code: number; reason: string; at: number }>((r) =>
+    ws.on('close', (code, reason) => r({ code, reason: String(reason), at: Date.now() })),
+  );
+  const opened = new Promise<number>((r, j) => ws.once('open', () => r(Date.now())).once('error', j));
+  return { ws, messages, closed, opened };
+}
+
+/** Connects with these connection params and waits for the close; fails if the socket is acknowledged instead. */
+async function refusedAtInit(url: string, params: Record<string, unknown>): Promise<{ code: number; reason: string }> {
+  const client = wsClient(url, params);
+  let acked = false;
+  client.on('connected', () => (acked = true));
+  try {
+    const c = await within(client.closed, 5000, 'the socket was not closed');
+    assert.equal(acked, false, 'the connection was acknowledged');
+    return c;
+  } finally {
+    await client.dispose();
+  }
+}
+
+describe('socket handshake', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer({ WS_INIT_TIMEOUT_MS: '300' });
+  });
+  after(async () => {
+    await s?.close();
+  });
+
+  // A claims object like TokenSigner's, to be signed by hand.
+  const claims = (sub: string, extra: Record<string, unknown> = {}) => ({
+    sub,
+    sid: randomUUID(),
+    did: 'dev-1',
+    jti: randomUUID(),
+    iat: Math.floor(Date.now() / 1000) - 120,
+    exp: Math.floor(Date.now() / 1000) - 60,
+    ...extra,
+  });
+
+  test('control: a valid token is acknowledged and a query works on the socket', async () => {
+    const u = await registerUser(s.url);
+    const client = wsClient(s.wsUrl, { authorization: `Bearer ${u.token}` });
+    try {
+      const r = await within(
+        new Promise<any>((resolve, reject) => client.subscribe({ query: '{ me { id } }' }, { next: resolve, error: reject, complete: () => undefined })),
+        5000,
+        'me over the socket',
+      );
+      assert.equal(r.data.me.id, u.id);
+      // The bare token (without "Bearer ") and the `token` key are accepted too.
+      const bare = wsClient(s.wsUrl, { token: u.token });
+      const r2 = await within(
+        new Promise<any>((resolve, reject) => bare.subscribe({ query: '{ me { id } }' }, { next: resolve, error: reject, complete: () => undefined })),
+        5000,
+        'me over the socket with a bare token',
+      );
+      assert.equal(r2.data.me.id, u.id);
+      await bare.dispose();
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  test('no connection_init within WS_INIT_TIMEOUT_MS (300 ms): closed 4408', async () => {
+    const sock = rawSocket(s.wsUrl);
+    const openedAt = await sock.opened;
+    const c = await within(sock.closed, 5000, 'the silent socket was not closed');
+    assert.equal(c.code, 4408);
+    assert.match(c.reason, /initiali[sz]ation timeout/i);
+    const waited = c.at - openedAt;
+    assert.ok(waited >= 250 && waited < 2000, `closed after ${waited} ms`);
+    assert.deepEqual(sock.messages, []);
+  });
+
+  test('a subscribe before connection_init: closed 4401', async () => {
+    const sock = rawSocket(s.wsUrl);
+    await sock.opened;
+    sock.ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ __typename }' } }));
+    const c = await within(sock.closed, 5000, 'not closed');
+    assert.equal(c.code, 4401);
+    assert.ok(!sock.messages.some((m) => m.type === 'next'), 'the operation did not run');
+  });
+
+  test('a second connection_init: closed 4429', async () => {
+    const u = await registerUser(s.url);
+    const sock = rawSocket(s.wsUrl);
+    await sock.opened;
+    const init = JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${u.token}` } });
+    sock.ws.send(init);
+    sock.ws.send(init);
+    const c = await within(sock.closed, 5000, 'not closed');
+    assert.equal(c.code, 4429);
+  });
+
+  test('another subprotocol is refused (the handshake picks none, or the socket closes 4406)', async () => {
+    const sock = rawSocket(s.wsUrl, 'graphql-ws'); // the old subscriptions-transport-ws protocol
+    sock.opened.catch(() => undefined);
+    const outcome = await within(
+      new Promise<string>((resolve) => {
+        sock.ws.on('error', (e) => resolve(`error: ${e.message}`));
+        sock.ws.on('close', (code) => resolve(`close: ${code}`));
+      }),
+      5000,
+      'neither refused nor closed',
+    );
+    assert.match(outcome, /^(error: Server sent no subprotocol|close: 4406)$/);
+    assert.deepEqual(sock.messages, []);
+  });
+
+  test('init without a token: closed 4403', async () => {
+    assert.equal((await refusedAtInit(s.wsUrl, {})).code, 4403);
+    assert.equal((await refusedAtInit(s.wsUrl, { authorization: '' })).code, 4403);
+    assert.equal((await refusedAtInit(s.wsUrl, { authorization: 'Bearer ' })).code, 4403);
+    assert.equal((await refusedAtInit(s.wsUrl, { authorization: 42 })).code, 4403);
+  });
+
+  test('init with a bad token: closed 4403', async () => {
+    const u = await registerUser(s.url);
+    assert.equal((await refusedAtInit(s.wsUrl, { authorization: 'Bearer garbage' })).code, 4403);
+    // A real token with one character of its signature changed.
+    const flipped = u.token.slice(0, -1) + (u.token.endsWith('A') ? 'B' : 'A');
+    assert.equal((await refusedAtInit(s.wsUrl, { authorization: `Bearer ${flipped}` })).code, 4403);
+    // Signed with another secret.
+    const forged = new TokenSigner('y'.repeat(64), 900).sign({ userId: u.id, sessionId: randomUUID(), deviceId: 'x' }).token;
+    assert.equal((await refusedAtInit(s.wsUrl, { authorization: `Bearer ${forged}` })).code, 4403);
+    // alg none.
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...claims(u.id), iss: 'im-server', exp: Math.floor(Date.now() / 1000) + 600 })}.`;
+    assert.equal((await refusedAtInit(s.wsUrl, { authorization: `Bearer ${none}` })).code, 4403);
+  });
+
+  test('init with an expired token (signed with the server secret): closed 4403', async () => {
+    const u = await registerUser(s.url);
+    const expired = jwt.sign(claims(u.id), s.env.JWT_SECRET, { algorithm: 'HS256', issuer: 'im-server' });
+    // Control: the same claims with a future exp are accepted by the server's signer, so only exp differs.
+    const fresh = jwt.sign(claims(u.id, { exp: Math.floor(Date.now() / 1000) + 600 }), s.env.JWT_SECRET, { algorithm: 'HS256', issuer: 'im-server' });
+    assert.equal((await ok(s.url, '{ me { id } }', {}, fresh)).me.id, u.id);
+    assert.equal((await gql(s.url, '{ me { id } }', {}, expired)).errors?.[0].extensions?.code, 'UNAUTHENTICATED');
+    assert.equal((await refusedAtInit(s.wsUrl, { authorization: `Bearer ${expired}` })).code, 4403);
+  });
+
+  test("a logged-out session's token at init: closed 4403 (another session of the user still connects)", async () => {
+    const u = await registerUser(s.url);
+    const other = await ok(s.url, `mutation { login(account: "${u.account}", password: "password123") { accessToken } }`);
+    assert.deepEqual(await ok(s.url, 'mutation { logout }', {}, u.token), { logout: true });
+    assert.equal((await refusedAtInit(s.wsUrl, { authorization: `Bearer ${u.token}` })).code, 4403);
+    const client = wsClient(s.wsUrl, { authorization: `Bearer ${other.login.accessToken}` });
+    try {
+      const r = await within(
+        new Promise<any>((resolve, reject) => client.subscribe({ query: '{ me { id } }' }, { next: resolve, error: reject, complete: () => undefined })),
+        5000,
+        'me over the socket',
+      );
+      assert.equal(r.data.me.id, u.id);
+    } finally {
+      await client.dispose();
+    }
+  });
+});
+
+describe('token expiry on an open socket', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer({ ACCESS_TOKEN_TTL: '5' });
+  });
+  after(async () => {
+    await s?.close();
+  });
+
+  test('with ACCESS_TOKEN_TTL=5 an open socket is closed 4403 "access token expired" when its token expires', async () => {
+    const issuedAt = Date.now();
+    const u = await registerUser(s.url);
+    const expiresAt = (jwt.decode(u.token) as jwt.JwtPayload).exp! * 1000;
+    assert.ok(expiresAt - issuedAt <= 5000 + 1000, 'the token lives 5 s');
+    const client = wsClient(s.wsUrl, { authorization: `Bearer ${u.token}` });
+    try {
+      // Open and working before the expiry.
+      const r = await within(
+        new Promise<any>((resolve, reject) => client.subscribe({ query: '{ me { id } }' }, { next: resolve, error: reject, complete: () => undefined })),
+        3000,
+        'me over the socket',
+      );
+      assert.equal(r.data.me.id, u.id);
+      const c = await within(client.closed, 7000, 'the socket outlived its token');
+      const at = Date.now();
+      assert.equal(c.code, 4403);
+      assert.equal(c.reason, 'access token expired');
+      assert.ok(at >= expiresAt - 250, `closed ${expiresAt - at} ms before the token expired`);
+      assert.ok(at - issuedAt <= 7000, `closed ${at - issuedAt} ms after the token was issued`);
+    } finally {
+      await client.dispose();
+    }
+  });
+});

@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config';
+
+const SECRET_32 = 'x'.repeat(32);
+
+/** Runs loadConfig expecting a ConfigError; returns its problems. */
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
+    assert.ok(Array.isArray(e.problems) && e.problems.length > 0, 'a ConfigError lists its problems');
+    // Every problem is one readable line that starts with the key it concerns.
+    for (const p of e.problems) {
+      assert.match(p, /^[A-Z_]+: \S/, `problem "${p}" names its key`);
+      assert.ok(!p.includes('\n'), 'one line per problem');
+      assert.ok(e.message.includes(p), 'the message lists every problem');
+    }
+    return e.problems;
+  }
+  assert.fail(`expected a ConfigError for ${JSON.stringify(env)}`);
+}
+
+test('defaults: port 4000, local MariaDB as root on database im, local Redis, development', () => {
+  const c = loadConfig({});
+  assert.equal(c.env, 'development');
+  assert.equal(c.port, 4000);
+  assert.equal(c.database.url, 'mysql://root@127.0.0.1:3306/im');
+  assert.equal(c.database.host, '127.0.0.1');
+  assert.equal(c.database.port, 3306);
+  assert.equal(c.database.user, 'root');
+  assert.equal(c.database.password, '');
+  assert.equal(c.database.name, 'im');
+  assert.equal(c.redis.url, 'redis://127.0.0.1:6379');
+  assert.equal(c.redis.prefix, 'im:');
+  assert.equal(c.jwt.accessTtlS, 900);
+  assert.deepEqual(c.limits, { depth: 10, aliases: 15, cost: 5000, tokens: 1000, directives: 10 });
+  assert.equal(c.ws.maxPayload, 64 * 1024);
+  assert.equal(c.ws.initTimeoutMs, 3000);
+});
+
+test('loadConfig is pure: it reads only the env it is given', () => {
+  const before = process.env.PORT;
+  process.env.PORT = '1234';
+  try {
+    assert.equal(loadConfig({}).port, 4000);
+    assert.equal(loadConfig({ PORT: '5000' }).port, 5000);
+  } finally {
+    if (before === undefined) delete process.env.PORT;
+    else process.env.PORT = before;
+  }
+});
+
+test('DATABASE_URL parts are taken apart (user, password, host, port, name)', () => {
+  const c = loadConfig({ DATABASE_URL: 'mariadb://me:p%40ss@db.local:3307/chat_1' });
+  assert.deepEqual(
+    { host: c.database.host, port: c.database.port, user: c.database.user, password: c.database.password, name: c.database.name },
+    { host: 'db.local', port: 3307, user: 'me', password: 'p@ss', name: 'chat_1' },
+  );
+});
+
+test('development without JWT_SECRET generates a random 32-byte secret (generated = true)', () => {
+  const a = loadConfig({ NODE_ENV: 'development' });
+  const b = loadConfig({ NODE_ENV: 'development' });
+  assert.equal(a.jwt.generated, true);
+  assert.ok(Buffer.byteLength(a.jwt.secret) >= 32, 'the generated secret is at least 32 bytes');
+  assert.notEqual(a.jwt.secret, b.jwt.secret, 'each process gets its own random secret');
+  const given = loadConfig({ NODE_ENV: 'development', JWT_SECRET: SECRET_32 });
+  assert.equal(given.jwt.generated, false);
+  assert.equal(given.jwt.secret, SECRET_32);
+});
+
+test('production refuses to start without JWT_SECRET, or with one under 32 bytes', () => {
+  for (const secret of [undefined, '', 'short', 'x'.repeat(31)]) {
+    const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET: secret });
+    assert.ok(problems.some((p) => p.startsWith('JWT_SECRET')), `JWT_SECRET=${String(secret)}: ${problems.join('; ')}`);
+  }
+  // The minimum counts bytes: 16 two-byte characters are 32 bytes and are enough, 31 ASCII bytes are not.
+  const c = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'é'.repeat(16) });
+  assert.equal(c.jwt.generated, false);
+  assert.equal(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET_32 }).jwt.secret, SECRET_32);
+});
+
+test('a short JWT_SECRET is refused outside production as well (never silently weak)', () => {
+  assert.ok(problemsOf({ NODE_ENV: 'development', JWT_SECRET: 'short' }).some((p) => p.startsWith('JWT_SECRET')));
+});
+
+test('a bad PORT is a readable problem naming PORT', () => {
+  for (const port of ['abc', '-1', '65536', '1.5']) {
+    const problems = problemsOf({ PORT: port });
+    assert.equal(problems.length, 1, problems.join('; '));
+    assert.match(problems[0], /^PORT: /);
+  }
+  assert.equal(loadConfig({ PORT: '0' }).port, 0, 'PORT=0 picks a free port');
+  assert.equal(loadConfig({ PORT: '65535' }).port, 65535);
+});
+
+test('a bad DATABASE_URL is a readable problem naming DATABASE_URL', () => {
+  // A malformed percent-escape must be a ConfigError too, not a URIError thrown from decoding.
+  for (const url of ['not a url', 'postgres://root@127.0.0.1/im', 'mysql://root@127.0.0.1:3306/bad-name;drop', 'mysql://r%ZZ@127.0.0.1/im', 'mysql://root@127.0.0.1/%E0%A4%A']) {
+    const problems = problemsOf({ DATABASE_URL: url });
+    assert.ok(problems.length >= 1 && problems.every((p) => p.startsWith('DATABASE_URL: ')), `${url}: ${problems.join('; ')}`);
+  }
+});
+
+test('several problems are reported together, one per key', () => {
+  const problems = problemsOf({ PORT: 'abc', DATABASE_URL: 'nope', NODE_ENV: 'production' });
+  for (const key of ['PORT', 'DATABASE_URL', 'JWT_SECRET']) {
+    assert.ok(problems.some((p) => p.startsWith(`${key}: `)), `${key} is among ${problems.join('; ')}`);
+  }
+});
+
+test('bounds of the numeric settings: ACCESS_TOKEN_TTL at least 5 s, WS_INIT_TIMEOUT_MS at least 100 ms', () => {
+  assert.equal(loadConfig({ ACCESS_TOKEN_TTL: '5' }).jwt.accessTtlS, 5);
+  assert.match(problemsOf({ ACCESS_TOKEN_TTL: '4' })[0], /^ACCESS_TOKEN_TTL: /);
+  assert.equal(loadConfig({ WS_INIT_TIMEOUT_MS: '300' }).ws.initTimeoutMs, 300);
+  assert.match(problemsOf({ WS_INIT_TIMEOUT_MS: '99' })[0], /^WS_INIT_TIMEOUT_MS: /);
+  assert.match(problemsOf({ NODE_ENV: 'staging' })[0], /^NODE_ENV: /);
+  const l = loadConfig({ LIMIT_DEPTH: '4', LIMIT_ALIASES: '2', LIMIT_COST: '30', LIMIT_TOKENS: '40', LIMIT_DIRECTIVES: '1' }).limits;
+  assert.deepEqual(l, { depth: 4, aliases: 2, cost: 30, tokens: 40, directives: 1 });
+  assert.match(problemsOf({ LIMIT_DEPTH: '0' })[0], /^LIMIT_DEPTH: /);
+});
+
+test('introspection and the landing page are on in development and test, off in production', () => {
+  for (const env of ['development', 'test']) {
+    const c = loadConfig({ NODE_ENV: env });
+    assert.deepEqual(c.graphql, { introspection: true, landingPage: true }, env);
+  }
+  const prod = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET_32 });
+  assert.deepEqual(prod.graphql, { introspection: false, landingPage: false });
+});
+
+test('GRAPHQL_INTROSPECTION / GRAPHQL_LANDING_PAGE turn them on in production (and off in development), each on its own', () => {
+  const base = { NODE_ENV: 'production', JWT_SECRET: SECRET_32 };
+  assert.deepEqual(loadConfig({ ...base, GRAPHQL_INTROSPECTION: 'true' }).graphql, { introspection: true, landingPage: false });
+  assert.deepEqual(loadConfig({ ...base, GRAPHQL_LANDING_PAGE: '1' }).graphql, { introspection: false, landingPage: true });
+  assert.deepEqual(loadConfig({ NODE_ENV: 'development', GRAPHQL_INTROSPECTION: 'false', GRAPHQL_LANDING_PAGE: 'no' }).graphql, {
+    introspection: false,
+    landingPage: false,
+  });
+  assert.match(problemsOf({ GRAPHQL_INTROSPECTION: 'maybe' })[0], /^GRAPHQL_INTROSPECTION: /);
+});
