@@ -19,7 +19,9 @@ import { FriendService } from './services/friend.service';
 import { GroupService } from './services/group.service';
 import { NotificationService } from './services/notification.service';
 import type { Services } from './services';
+import { ConversationService } from './services/conversation.service';
 import { MessageService } from './services/message.service';
+import { ReadService } from './services/read.service';
 import { UserService } from './services/user.service';
 
 export interface App {
@@ -99,6 +101,8 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const services: Services = {
       auth, users, presence, engine, friends, notifications, groups, userCache,
       messages: new MessageService(em, engine, (from, to) => services.friends.canMessage(from, to)),
+      reads: new ReadService(em, pubSub),
+      conversations: new ConversationService(em),
     };
 
     const schema = await buildSchema(pubSub);

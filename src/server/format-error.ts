@@ -47,7 +47,12 @@ function detailsOf(error: unknown): Record<string, unknown> {
 export function formatForClient(
   formatted: GraphQLFormattedError,
   error: unknown,
-  opts: { production: boolean; onUnexpected: (error: unknown) => void },
+  opts: {
+    production: boolean;
+    onUnexpected: (error: unknown) => void;
+    /** The code for an error without one (e.g. BAD_USER_INPUT for a request error: bad variables). */
+    fallbackCode?: string;
+  },
 ): GraphQLFormattedError {
   const invalid = chain(error).find((e): e is ArgumentValidationError => e instanceof ArgumentValidationError);
   if (invalid) {
@@ -59,7 +64,7 @@ export function formatForClient(
       extensions: { ...rest, code: ErrorCode.BAD_USER_INPUT, problems },
     };
   }
-  const code = codeFor(error, formatted.extensions?.code);
+  const code = codeFor(error, formatted.extensions?.code) ?? opts.fallbackCode;
   if (code === undefined || code === ErrorCode.INTERNAL) {
     opts.onUnexpected(error);
     if (opts.production) return { message: 'internal server error', extensions: { code: ErrorCode.INTERNAL } };

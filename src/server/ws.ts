@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { GraphQLError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, type DocumentNode } from 'graphql';
+import { GraphQLError, type GraphQLSchema, getOperationAST, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, type DocumentNode } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -71,7 +71,9 @@ export function mountGraphQLWs(d: {
       // The same error codes as over HTTP (see format-error.ts).
       onNext: (_ctx, _id, _payload, _args, result) => {
         if (!result.errors?.length) return;
-        return { ...result, errors: result.errors.map((e) => formatForClient(e.toJSON(), e, formatOpts)) };
+        // No data at all is a request error (bad or missing variables): the client's input, as Apollo reports it.
+        const opts = result.data === undefined ? { ...formatOpts, fallbackCode: 'BAD_USER_INPUT' } : formatOpts;
+        return { ...result, errors: result.errors.map((e) => formatForClient(e.toJSON(), e, opts)) };
       },
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatForClient(e.toJSON(), e, formatOpts)),
       onSubscribe: async (ctx, _id, payload) => {
@@ -88,6 +90,11 @@ export function mountGraphQLWs(d: {
           return errors.map((e) =>
             e.extensions?.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }),
           );
+        }
+        // Which operation to run, reported as Apollo does over HTTP (graphql-ws would send a codeless error).
+        if (!getOperationAST(document, payload.operationName ?? undefined)) {
+          const named = payload.operationName ? `Unknown operation named "${payload.operationName}".` : 'Must provide operation name if query contains multiple operations.';
+          return [new GraphQLError(named, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
         }
         const contextValue = await contextFor(d.services, undefined, ctx.extra.connectionId);
         contextValue.auth = ctx.extra.auth ?? null;

@@ -24,6 +24,8 @@ const pair = (a: string, b: string): [string, string] => (BigInt(a) < BigInt(b) 
 const notFriends = (msg = 'you are not friends') => new AppError(ErrorCode.NOT_FRIENDS, msg);
 
 type Row = Record<string, unknown>;
+/** Raw queries return DATETIME as UTC text ('YYYY-MM-DD hh:mm:ss.fff'); entities get Dates. */
+const sqlDate = (v: unknown): Date => (v instanceof Date ? v : new Date(`${String(v).replace(' ', 'T')}Z`));
 
 /**
  * Friendships (one row per pair) and each side's settings. Every change to a
@@ -54,7 +56,7 @@ export class FriendService {
       remark: (r.remark as string | null) ?? null,
       starred: Boolean(Number(r.starred ?? 0)),
       blocked: Boolean(Number(r.blocked ?? 0)),
-      since: r.created_at as Date,
+      since: sqlDate(r.created_at),
     }));
   }
 

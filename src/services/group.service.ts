@@ -19,6 +19,8 @@ export interface GroupMemberView {
 export const MAX_MEMBER_PAGE = 500;
 
 type Row = Record<string, unknown>;
+/** Raw queries return DATETIME as UTC text ('YYYY-MM-DD hh:mm:ss.fff'); entities get Dates. */
+const sqlDate = (v: unknown): Date => (v instanceof Date ? v : new Date(`${String(v).replace(' ', 'T')}Z`));
 interface Member { userId: string; role: GroupRole; joinedAt: Date }
 /** What a membership change sees, all read under the conversation row lock. */
 interface Locked {
@@ -101,7 +103,7 @@ export class GroupService {
       groupId,
       userId: String(r.user_id),
       role: Number(r.role) as GroupRole,
-      joinedAt: r.joined_at as Date,
+      joinedAt: sqlDate(r.joined_at),
       lastRead: r.last_read_id == null ? null : String(r.last_read_id),
     }));
   }
@@ -239,7 +241,7 @@ export class GroupService {
       'SELECT role, joined_at FROM conversation_member WHERE conversation_id = ? AND user_id = ? AND active = 1',
       [groupId, userId],
     );
-    return r ? { userId, role: Number(r.role) as GroupRole, joinedAt: r.joined_at as Date } : null;
+    return r ? { userId, role: Number(r.role) as GroupRole, joinedAt: sqlDate(r.joined_at) } : null;
   }
 
   private async activeAmong(em: EntityManager, groupId: string, ids: string[]): Promise<string[]> {

@@ -4,7 +4,9 @@ import type { FriendService } from './friend.service';
 import type { GroupService } from './group.service';
 import type { NotificationService } from './notification.service';
 import type { DeliveryEngine } from '../delivery/engine';
+import type { ConversationService } from './conversation.service';
 import type { MessageService } from './message.service';
+import type { ReadService } from './read.service';
 import type { UserService } from './user.service';
 
 /** Everything resolvers may call; built once in main.ts. */
@@ -14,6 +16,8 @@ export interface Services {
   presence: { isOnline(userId: string): Promise<boolean> };
   engine: DeliveryEngine;
   messages: MessageService;
+  reads: ReadService;
+  conversations: ConversationService;
   friends: FriendService;
   notifications: NotificationService;
   groups: GroupService;

@@ -3,6 +3,7 @@ import type { DeliveryEngine } from '../delivery/engine';
 import { MESSAGE_COLUMNS, type MessageRow } from '../delivery/message-source';
 import { ConversationKind, GroupRole, MessageType } from '../entities/enums';
 import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
+import { directKey, findMembership } from './membership';
 
 export interface SendInput {
   to: { userId?: string | null; groupId?: string | null };
@@ -17,7 +18,6 @@ export interface Page {
   hasMore: boolean;
 }
 
-const directKey = (a: string, b: string) => (BigInt(a) < BigInt(b) ? `${a}:${b}` : `${b}:${a}`);
 const isDuplicate = (e: unknown) => /ER_DUP_ENTRY|Duplicate entry/.test(String((e as { code?: string }).code ?? e));
 
 /**
@@ -146,25 +146,12 @@ export class MessageService {
    * neither gives the newest page. Always returned oldest first.
    */
   async history(userId: string, withWhom: { userId?: string | null; groupId?: string | null }, opts: { before?: string | null; afterSeq?: number | null; limit: number }): Promise<Page> {
-    if (!withWhom.userId === !withWhom.groupId) throw badInput('with needs exactly one of userId and groupId');
     if (opts.before && opts.afterSeq != null) throw badInput('pass before or afterSeq, not both');
     const limit = Math.min(Math.max(1, opts.limit), 200);
     const sql = this.em().getConnection();
-    const members = withWhom.userId
-      ? await sql.execute(
-          `SELECT cm.conversation_id, cm.visible_from, cm.visible_to FROM conversation c
-             JOIN conversation_member cm ON cm.conversation_id = c.id AND cm.user_id = ? WHERE c.direct_key = ?`,
-          [userId, directKey(userId, withWhom.userId)],
-        )
-      : await sql.execute(
-          `SELECT conversation_id, visible_from, visible_to FROM conversation_member WHERE conversation_id = ? AND user_id = ?`,
-          [withWhom.groupId, userId],
-        );
-    if (!members.length) {
-      if (withWhom.groupId) throw forbidden('you are not a member of this group');
-      return { messages: [], hasMore: false };
-    }
-    const m = members[0];
+    const member = await findMembership(this.em(), userId, withWhom);
+    if (!member) return { messages: [], hasMore: false };
+    const m = { conversation_id: member.conversationId, visible_from: member.visibleFrom, visible_to: member.visibleTo };
     const window = `m.conversation_id = ? AND m.id > ? AND (? IS NULL OR m.id <= ?)`;
     const base = [m.conversation_id, m.visible_from, m.visible_to, m.visible_to];
     let rows: MessageRow[];

@@ -6,14 +6,17 @@
 export const IMPLEMENTED_TYPES: string[] = [
   'DateTime', 'Permission', 'Role', 'User', 'Session', 'ProfileInput',
   'Friend', 'Notification', 'Group', 'GroupMember', 'NotificationType', 'NotificationStatus', 'GroupRole',
+  'MessageType', 'Message', 'MessagePage', 'SyncBatch', 'AckState', 'ConversationInput', 'SendMessageInput',
+  'Conversation', 'ReadReceipt', 'MessageReaders',
 ];
 
 export const IMPLEMENTED_OPERATIONS: Record<'Query' | 'Mutation' | 'Subscription', string[]> = {
-  Query: ['me', 'user', 'users', 'friends', 'notifications', 'groups', 'group'],
+  Query: ['me', 'user', 'users', 'friends', 'notifications', 'groups', 'group', 'conversations', 'history', 'sync', 'messageReaders'],
   Mutation: [
     'register', 'login', 'refreshSession', 'logout', 'updateProfile', 'deleteUser',
     'sendFriendRequest', 'respondToFriendRequest', 'removeFriend', 'updateFriend', 'acknowledgeNotifications',
     'createGroup', 'addGroupMembers', 'removeGroupMember', 'leaveGroup', 'dissolveGroup',
+    'sendMessage', 'acknowledge', 'acknowledgeSync', 'markRead',
   ],
-  Subscription: ['notifications'],
+  Subscription: ['notifications', 'messages', 'readReceipts'],
 };

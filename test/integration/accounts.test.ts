@@ -62,6 +62,8 @@ describe('register and login', () => {
     assert.equal(d.register.user.name, 'Zoë K');
   });
 
+  // OWASP Authentication Cheat Sheet ("Authentication and Error Messages"): respond the same way
+  // for an unknown account and a wrong password, so accounts cannot be enumerated.
   test('login: unknown account and wrong password give the same code AND the same message', async () => {
     const u = await registerUser(s.url);
     const wrong = firstError(await gql(s.url, LOGIN, { a: u.account, p: 'password124' }));
@@ -88,6 +90,8 @@ describe('register and login', () => {
 });
 
 describe('sessions', () => {
+  // RFC 9700 (OAuth 2.0 Security BCP) §4.14.2: refresh token rotation; when an already used refresh
+  // token is presented again, the server cannot tell attacker from client and revokes the whole grant.
   test('refreshSession rotates: the new refresh token works once, the old one is refused', async () => {
     const u = await registerUser(s.url, undefined, 'dev-rot');
     const r1 = (await ok(s.url, REFRESH, { r: u.refreshToken })).refreshSession;
@@ -167,6 +171,7 @@ describe('profiles and users', () => {
     assert.deepEqual((await ok(s.url, m, { i: { email: null } }, a.token)).updateProfile, { name: 'Only name', avatar: 'https://x.example/p.png', email: null });
   });
 
+  // OWASP ASVS V2.4 / Password Storage: verifiers are stored server-side only; never returned by an API.
   test('password hashes never leave the server: no field of any output type mentions "password"', async () => {
     const d = await ok(s.url, '{ user: __type(name: "User") { fields { name } } session: __type(name: "Session") { fields { name } } __schema { types { name kind fields { name } } } }');
     const userFields = d.user.fields.map((f: { name: string }) => f.name);
@@ -214,6 +219,8 @@ describe('profiles and users', () => {
 });
 
 describe('deleting users and roles', () => {
+  // Contract: deleteUser "Requires the permission userDel (or is the caller's own account)".
+  // OWASP ASVS V4.1.3 (least privilege) and V4.2.1 (no IDOR): a plain user cannot act on another.
   test('deleteUser of another user without userDel is FORBIDDEN and the target still exists', async () => {
     const a = await registerUser(s.url);
     const b = await registerUser(s.url);
@@ -237,6 +244,8 @@ describe('deleting users and roles', () => {
     assert.equal(await exists(a.id, viewer), false);
   });
 
+  // ASVS V4.1.2 / V3.3: authorization is decided on every request from the current role (read from the
+  // database per request: src/schema/auth-checker.ts), never from claims frozen into the access token.
   test('a role change counts at once for an existing token: promoted can delete and set roles, demoted is FORBIDDEN again', async () => {
     const a = await registerUser(s.url);
     const b = await registerUser(s.url);

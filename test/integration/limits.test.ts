@@ -240,6 +240,8 @@ describe('HTTP hardening (development server)', () => {
     await s?.close();
   });
 
+  // OWASP GraphQL Cheat Sheet ("Batching Attacks"): batching multiplies the work of one request and
+  // bypasses per-request limits; allowBatchedHttpRequests: false.
   test('batched requests (a JSON array body) are refused and none of them runs', async () => {
     const account = `batch_${Date.now()}`;
     const res = await fetch(s.url, {
@@ -259,6 +261,9 @@ describe('HTTP hardening (development server)', () => {
     assert.equal(login.errors?.[0].extensions?.code, 'UNAUTHENTICATED');
   });
 
+  // Apollo Server csrfPrevention: a request that a browser could send without a CORS preflight
+  // (a GET or a "simple" POST without content-type application/json or an apollo-require-preflight /
+  // x-apollo-operation-name header) is refused, so a cross-site page cannot run operations.
   test('GET /graphql for a query without a CSRF-preventing header is refused; with one it works', async () => {
     const q = `${s.url}?query=${encodeURIComponent('{ __typename }')}`;
     const plain = await fetch(q);
@@ -289,6 +294,7 @@ describe('HTTP hardening (development server)', () => {
     assert.match(html, /EmbeddedSandbox/);
   });
 
+  // RFC 6455 §7.4.1: 1009 = "a message that is too big for it to process" (ws maxPayload = WS_MAX_PAYLOAD).
   test('a socket message over 64 KiB closes the socket with 1009; exactly 64 KiB is accepted', async () => {
     const u = await registerUser(s.url);
     const ws = new WebSocket(s.wsUrl, 'graphql-transport-ws');
@@ -332,6 +338,8 @@ describe('HTTP hardening (development server)', () => {
   });
 });
 
+// OWASP GraphQL Cheat Sheet ("Introspection"): disable introspection in production; it must be off on
+// every transport, not only on HTTP.
 describe('introspection in production: off on both transports', () => {
   let s: TestServer;
   before(async () => {

@@ -2,14 +2,19 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { createClient } from 'graphql-ws';
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 import { TokenSigner } from '../../src/auth/tokens';
 import { gql, ok, registerUser, startServer, wsClient, type TestServer } from '../support/harness';
 
 /**
- * graphql-ws close codes (src/server/ws.ts): 4408 no connection_init in time,
- * 4403 missing/bad/expired/revoked token at init or the token expiring on an open socket.
+ * graphql-ws close codes (src/server/ws.ts), as the GraphQL over WebSocket Protocol
+ * (graphql-transport-ws, PROTOCOL.md) defines them: 4408 "Connection initialisation timeout"
+ * when no ConnectionInit arrives in time; 4401 "Unauthorized" for a Subscribe before
+ * ConnectionAck; 4429 "Too many initialisation requests"; 4403 "Forbidden" when the server
+ * refuses the ConnectionInit (missing/bad/expired/revoked token) and, here, when the token of
+ * an open socket expires (the client reconnects with a fresh one).
  */
 
 const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
@@ -29,16 +34,36 @@ function rawSocket(url: string, protocol = 'graphql-transport-ws') {
 
 /** Connects with these connection params and waits for the close; fails if the socket is acknowledged instead. */
 async function refusedAtInit(url: string, params: Record<string, unknown>): Promise<{ code: number; reason: string }> {
-  const client = wsClient(url, params);
+  // Lazy, with one operation: a refused connection is reported to the operation's sink (not to console.error).
+  const client = wsClient(url, params, { lazy: true });
   let acked = false;
+  let ran = false;
   client.on('connected', () => (acked = true));
+  client.subscribe({ query: '{ __typename }' }, { next: () => (ran = true), error: () => undefined, complete: () => undefined });
   try {
     const c = await within(client.closed, 5000, 'the socket was not closed');
     assert.equal(acked, false, 'the connection was acknowledged');
+    assert.equal(ran, false, 'an operation ran');
     return c;
   } finally {
     await client.dispose();
   }
+}
+
+/** A non-lazy client whose fatal close is reported only through `closed`. */
+function quietClient(url: string, params: Record<string, unknown>) {
+  let resolveClosed!: (v: { code: number; reason: string }) => void;
+  const closed = new Promise<{ code: number; reason: string }>((r) => (resolveClosed = r));
+  const client = createClient({
+    url,
+    webSocketImpl: WebSocket,
+    connectionParams: () => params,
+    lazy: false,
+    retryAttempts: 0,
+    onNonLazyError: () => undefined,
+    on: { closed: (e: any) => resolveClosed({ code: e?.code, reason: String(e?.reason ?? '') }) },
+  });
+  return Object.assign(client, { closed });
 }
 
 describe('socket handshake', () => {
@@ -182,6 +207,52 @@ describe('socket handshake', () => {
   });
 });
 
+describe('errors on the socket carry the same codes as over HTTP', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer();
+  });
+  after(async () => {
+    await s?.close();
+  });
+
+  const cases: Array<{ name: string; query: string; variables?: Record<string, unknown>; code: string }> = [
+    { name: 'unknown field', query: '{ me { passwordHash } }', code: 'GRAPHQL_VALIDATION_FAILED' },
+    { name: 'a variable of the wrong type', query: 'query($f: Int) { users(search: "a", first: $f) { id } }', variables: { f: 'ten' }, code: 'BAD_USER_INPUT' },
+    { name: 'a missing required variable', query: 'query($f: Int!) { users(search: "a", first: $f) { id } }', variables: {}, code: 'BAD_USER_INPUT' },
+    { name: 'a non-numeric id', query: '{ user(id: "abc") { id } }', code: 'BAD_USER_INPUT' },
+    { name: 'argument validation', query: 'mutation { register(account: "ab", password: "short") { deviceId } }', code: 'BAD_USER_INPUT' },
+    { name: 'a missing permission (@Authorized("roleSet"))', query: 'mutation { setUserRole(userId: "1", role: "admin") { id } }', code: 'FORBIDDEN' },
+    { name: 'two operations and no operation name', query: 'query A { __typename } query B { __typename }', code: 'OPERATION_RESOLUTION_FAILURE' },
+  ];
+
+  test('each refusal has the same extensions.code and a message on both transports', async () => {
+    const u = await registerUser(s.url);
+    const client = wsClient(s.wsUrl, { authorization: `Bearer ${u.token}` });
+    try {
+      for (const c of cases) {
+        const http = await gql(s.url, c.query, c.variables, u.token);
+        assert.equal(http.errors?.[0].extensions?.code, c.code, `HTTP, ${c.name}: ${JSON.stringify(http.errors)}`);
+        const errors = await within(
+          new Promise<any[]>((resolve) =>
+            client.subscribe(
+              { query: c.query, variables: c.variables },
+              { next: (r: any) => resolve(r.errors ?? []), error: (e: any) => resolve(Array.isArray(e) ? e : [e]), complete: () => undefined },
+            ),
+          ),
+          5000,
+          c.name,
+        );
+        assert.ok(errors.length > 0, `socket, ${c.name}: no error`);
+        assert.equal(errors[0].extensions?.code, c.code, `socket, ${c.name}: ${JSON.stringify(errors)}`);
+        assert.ok(errors[0].message, `socket, ${c.name}: no message`);
+      }
+    } finally {
+      await client.dispose();
+    }
+  });
+});
+
 describe('token expiry on an open socket', () => {
   let s: TestServer;
   before(async () => {
@@ -196,7 +267,7 @@ describe('token expiry on an open socket', () => {
     const u = await registerUser(s.url);
     const expiresAt = (jwt.decode(u.token) as jwt.JwtPayload).exp! * 1000;
     assert.ok(expiresAt - issuedAt <= 5000 + 1000, 'the token lives 5 s');
-    const client = wsClient(s.wsUrl, { authorization: `Bearer ${u.token}` });
+    const client = quietClient(s.wsUrl, { authorization: `Bearer ${u.token}` });
     try {
       // Open and working before the expiry.
       const r = await within(

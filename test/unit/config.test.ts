@@ -71,6 +71,7 @@ test('development without JWT_SECRET generates a random 32-byte secret (generate
   assert.equal(given.jwt.secret, SECRET_32);
 });
 
+// RFC 7518 §3.2: an HS256 key MUST be at least as long as the hash output, 256 bits = 32 bytes.
 test('production refuses to start without JWT_SECRET, or with one under 32 bytes', () => {
   for (const secret of [undefined, '', 'short', 'x'.repeat(31)]) {
     const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET: secret });
@@ -122,6 +123,7 @@ test('bounds of the numeric settings: ACCESS_TOKEN_TTL at least 5 s, WS_INIT_TIM
   assert.match(problemsOf({ LIMIT_DEPTH: '0' })[0], /^LIMIT_DEPTH: /);
 });
 
+// OWASP GraphQL Cheat Sheet ("Introspection + GraphiQL"): both off in production unless asked for.
 test('introspection and the landing page are on in development and test, off in production', () => {
   for (const env of ['development', 'test']) {
     const c = loadConfig({ NODE_ENV: env });

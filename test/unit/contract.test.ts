@@ -56,3 +56,13 @@ test('the check catches a broken schema: a missing field, a wrong type, a missin
   assert.ok(v.some((d) => d.startsWith('User.email')), v.join('\n'));
   assert.ok(v.some((d) => d.startsWith('Query.user')), v.join('\n'));
 });
+
+test('every type and operation of the contract is listed as implemented', () => {
+  const contract = parseSdl(readFileSync(contractPath, 'utf8'));
+  const types = Object.keys(contract.getTypeMap()).filter((n) => !n.startsWith('__') && !['Query', 'Mutation', 'Subscription', 'String', 'Int', 'Float', 'Boolean', 'ID'].includes(n));
+  assert.deepEqual(types.filter((t) => !IMPLEMENTED_TYPES.includes(t)), []);
+  for (const [root, type] of [['Query', contract.getQueryType()], ['Mutation', contract.getMutationType()], ['Subscription', contract.getSubscriptionType()]] as const) {
+    const missing = Object.keys(type?.getFields() ?? {}).filter((f) => !IMPLEMENTED_OPERATIONS[root].includes(f));
+    assert.deepEqual(missing, [], `${root} operations not covered`);
+  }
+});

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PASSWORD_HASH_PARAMS, hashPassword, verifyPassword } from '../../src/auth/password';
 
+// OWASP Password Storage Cheat Sheet: argon2id with m = 19 MiB (19456 KiB), t = 2, p = 1 is the minimum;
+// RFC 9106 §3.1 fixes the encoding parameters m, t, p and version 0x13 (= 19); each hash gets its own random salt.
+
 /** `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>` taken apart. */
 function parsePhc(phc: string) {
   const m = /^\$([a-z0-9]+)\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/.exec(phc);

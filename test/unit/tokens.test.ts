@@ -5,6 +5,9 @@ import jwt from 'jsonwebtoken';
 import { TokenSigner } from '../../src/auth/tokens';
 import { AppError } from '../../src/errors';
 
+// RFC 8725 (JSON Web Token Best Current Practices) §3.1: the verifier pins the algorithm and
+// refuses "none" and any algorithm it did not choose; §3.8/§3.9: check the issuer and the claims it needs.
+// RFC 7519 §4.1.4: a token at or after its "exp" must not be accepted.
 const SECRET = randomBytes(32).toString('hex');
 const signer = new TokenSigner(SECRET, 900);
 const SUB = { userId: '42', sessionId: randomUUID(), deviceId: 'phone-1' };

@@ -1,0 +1,92 @@
+import type { EntityManager } from '@mikro-orm/mariadb';
+import { badInput, forbidden, notFound } from '../errors';
+import type { AppPubSub } from '../pubsub';
+import { type ConversationRef, findMembership } from './membership';
+
+export interface ReadReceiptView {
+  readerId: string;
+  /** 1:1: the user whose messages were read. */
+  peerId: string | null;
+  groupId: string | null;
+  lastRead: string;
+}
+
+export interface ReadersView {
+  read: string[];
+  unread: string[];
+}
+
+/**
+ * Read state (D15-D17): one row per (conversation, member), moved forward
+ * only, and receipts pushed to the people whose messages were read.
+ */
+export class ReadService {
+  constructor(private readonly em: () => EntityManager, private readonly pubSub: AppPubSub) {}
+
+  async markRead(userId: string, ref: ConversationRef, upTo: string): Promise<ReadReceiptView> {
+    const em = this.em();
+    const member = await findMembership(em, userId, ref);
+    if (!member) throw notFound('conversation');
+    const sql = em.getConnection();
+    const [msg] = await sql.execute(
+      `SELECT seq FROM message WHERE id = ? AND conversation_id = ? AND id > ? AND (? IS NULL OR id <= ?)`,
+      [upTo, member.conversationId, member.visibleFrom, member.visibleTo, member.visibleTo],
+    );
+    if (!msg) throw badInput('upTo is not a message of this conversation');
+    const [before] = await sql.execute(
+      'SELECT last_read_id FROM conversation_member WHERE conversation_id = ? AND user_id = ?',
+      [member.conversationId, userId],
+    );
+    // D15: one statement, never backwards. last_read_seq is assigned first and reads the old last_read_id.
+    await sql.execute(
+      `UPDATE conversation_member SET
+         last_read_seq = IF(? > COALESCE(last_read_id, 0), ?, last_read_seq),
+         last_read_id = GREATEST(COALESCE(last_read_id, 0), ?)
+       WHERE conversation_id = ? AND user_id = ?`,
+      [upTo, msg.seq, upTo, member.conversationId, userId],
+      'run',
+    );
+    const [after] = await sql.execute(
+      'SELECT last_read_id FROM conversation_member WHERE conversation_id = ? AND user_id = ?',
+      [member.conversationId, userId],
+    );
+    const lastRead = String(after.last_read_id);
+    const receipt: ReadReceiptView = { readerId: userId, peerId: member.peerId, groupId: member.groupId, lastRead };
+    const from = before?.last_read_id == null ? '0' : String(before.last_read_id);
+    if (BigInt(lastRead) > BigInt(from)) await this.notify(member.conversationId, userId, from, lastRead, receipt);
+    return receipt;
+  }
+
+  /** D16: to the authors of the messages that just became read, never to every member; best effort. */
+  private async notify(conversationId: string, readerId: string, from: string, to: string, receipt: ReadReceiptView): Promise<void> {
+    const authors: string[] = receipt.peerId
+      ? [receipt.peerId]
+      : (
+          (await this.em().getConnection().execute(
+            'SELECT DISTINCT sender_id FROM message WHERE conversation_id = ? AND id > ? AND id <= ? AND sender_id <> ?',
+            [conversationId, from, to, readerId],
+          )) as Array<{ sender_id: string }>
+        ).map((r) => String(r.sender_id));
+    for (const author of authors) this.pubSub.publish('READ_RECEIPT', author, { ...receipt });
+  }
+
+  /** D17: members (not the sender, joined before the message) with lastRead >= the message are readers. */
+  async readers(userId: string, groupId: string, messageId: string): Promise<ReadersView> {
+    const em = this.em();
+    const member = await findMembership(em, userId, { groupId });
+    if (!member?.active) throw forbidden('you are not a member of this group');
+    const sql = em.getConnection();
+    const [msg] = await sql.execute('SELECT sender_id FROM message WHERE id = ? AND conversation_id = ?', [messageId, groupId]);
+    if (!msg) throw notFound('message');
+    const rows: Array<{ user_id: string; is_read: number }> = await sql.execute(
+      `SELECT user_id, COALESCE(last_read_id, 0) >= ? AS is_read FROM conversation_member
+        WHERE conversation_id = ? AND active = 1 AND user_id <> ? AND visible_from < ?
+        ORDER BY user_id`,
+      [messageId, groupId, msg.sender_id, messageId],
+    );
+    return {
+      read: rows.filter((r) => Number(r.is_read)).map((r) => String(r.user_id)),
+      unread: rows.filter((r) => !Number(r.is_read)).map((r) => String(r.user_id)),
+    };
+  }
+}
