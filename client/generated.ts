@@ -3,68 +3,6 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
-export type Maybe<T> = T | null;
-export type InputMaybe<T> = Maybe<T>;
-/** All built-in and custom scalars, mapped to their actual values */
-export type Scalars = {
-  ID: { input: string; output: string; }
-  String: { input: string; output: string; }
-  Boolean: { input: boolean; output: boolean; }
-  Int: { input: number; output: number; }
-  Float: { input: number; output: number; }
-  /** A date-time string at UTC, such as 2007-12-03T10:15:30Z, compliant with the `date-time` format outlined in section 5.6 of the RFC 3339 profile of the ISO 8601 standard for representation of dates and times using the Gregorian calendar. */
-  DateTime: { input: string; output: string; }
-};
-
-export type ConversationInput = {
-  groupId?: InputMaybe<Scalars['ID']['input']>;
-  userId?: InputMaybe<Scalars['ID']['input']>;
-};
-
-export type GroupRole =
-  | 'ADMIN'
-  | 'MEMBER'
-  | 'OWNER';
-
-export type MessageType =
-  | 'AUDIO'
-  | 'FILE'
-  | 'IMAGE'
-  | 'TEXT'
-  | 'VIDEO';
-
-/** In proto/im.proto the predecessor's numbers stay: INITIAL = 1, RECEIVED = 2, READ = 3, FULFILLED = 4, REJECTED = 5. */
-export type NotificationStatus =
-  | 'FULFILLED'
-  | 'INITIAL'
-  | 'READ'
-  | 'RECEIVED'
-  | 'REJECTED';
-
-/** In proto/im.proto the predecessor's numbers stay: FRIEND_REQUEST = 1 (AddFriend), FRIEND_REMOVED = 2 (DelFriend). */
-export type NotificationType =
-  | 'FRIEND_ACCEPTED'
-  | 'FRIEND_REJECTED'
-  | 'FRIEND_REMOVED'
-  | 'FRIEND_REQUEST'
-  | 'GROUP_DISSOLVED'
-  | 'GROUP_JOINED'
-  | 'GROUP_REMOVED';
-
-export type ProfileInput = {
-  avatar?: InputMaybe<Scalars['String']['input']>;
-  email?: InputMaybe<Scalars['String']['input']>;
-  name?: InputMaybe<Scalars['String']['input']>;
-};
-
-export type SendMessageInput = {
-  clientMsgId: Scalars['String']['input'];
-  content: Scalars['String']['input'];
-  ext?: InputMaybe<Scalars['String']['input']>;
-  to: ConversationInput;
-  type: MessageType;
-};
-
 export type ConversationInput = {
   groupId?: string | null | undefined;
   userId?: string | null | undefined;

@@ -38,7 +38,11 @@ export class NotificationResolver {
     // The auth checker runs before this, so auth is set.
     topicId: ({ context }) => (context as Ctx).auth!.userId,
   })
-  pushed(@Root() payload: NotificationWire): Notification {
+  pushed(@Root() payload: NotificationWire, @C() ctx: Ctx): Notification {
+    // A subscription keeps one context (and its loaders) for its whole life:
+    // without this, every later push would show profiles as of the first one.
+    ctx.loaders.user.clearAll();
+    ctx.loaders.group.clearAll();
     return fromWire(payload);
   }
 

@@ -198,9 +198,9 @@ export class GroupService {
   /** The owner makes or unmakes admins; ownership only moves by leaving. */
   async setRole(userId: string, groupId: string, targetId: string, role: GroupRole): Promise<GroupMemberView> {
     if (role !== GroupRole.ADMIN && role !== GroupRole.MEMBER) throw badInput('role must be ADMIN or MEMBER');
-    if (targetId === userId) throw badInput('the owner cannot change their own role');
     await this.change(groupId, userId, async ({ em, me }) => {
       if (me.role !== GroupRole.OWNER) throw forbidden('only the owner can change roles');
+      if (targetId === userId) throw badInput('the owner cannot change their own role');
       if (!(await this.member(em, groupId, targetId))) throw notFound('member');
       await em.execute('UPDATE conversation_member SET role = ? WHERE conversation_id = ? AND user_id = ?', [role, groupId, targetId]);
       return { result: true };

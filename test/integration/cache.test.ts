@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import { createRedis, Keys, type Redis } from '../../src/redis';
 import { Cache } from '../../src/services/cache';
 import { errorCode, ok, registerUser, startServer, type TestServer } from '../support/harness';
-import { befriend, db, newGroup } from './social.helpers';
+import { befriend, db, listen, newGroup, requestFriend } from './social.helpers';
 
 let s: TestServer;
 let sql: Awaited<ReturnType<typeof db>>;
@@ -112,5 +112,24 @@ test('lists resolve their users in one batch (no N+1)', async () => {
     assert.deepEqual(calls, [5]);
   } finally {
     uc.byIds = original;
+  }
+});
+
+test('a long-lived notifications subscription shows the sender\'s profile as it is now, not as it was', async () => {
+  const a = await registerUser(s.url);
+  const b = await registerUser(s.url);
+  const lb = await listen(s, b);
+  try {
+    const first = await requestFriend(s.url, a, b);
+    assert.equal((await lb.next(1))[0].sender.id, a.id);
+    await ok(s.url, 'mutation($n: ID!) { respondToFriendRequest(notificationId: $n, accept: false) { id } }', { n: first }, b.token);
+    await ok(s.url, 'mutation { updateProfile(input: { name: "Renamed" }) { id } }', {}, a.token);
+    await requestFriend(s.url, a, b);
+    const pushes = await lb.next(2);
+    assert.deepEqual(pushes.map((n) => n.sender.id), [a.id, a.id]);
+    const names = lb.sub.values.map((v) => v.notifications.sender.name);
+    assert.deepEqual(names, [a.account, 'Renamed']);
+  } finally {
+    await lb.close();
   }
 });

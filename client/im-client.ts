@@ -1,0 +1,272 @@
+// A small typed im-server client for an Electron or web app: the D14 client
+// protocol of /work/shared/design/delivery.md (see src/delivery/README.md).
+// It imports nothing from src/: only the generated documents and graphql-ws.
+//
+// Transport: the socket carries the subscriptions only; queries and mutations go
+// over HTTP (fetch). Sends and acknowledges keep working while the socket is
+// reconnecting, each request picks up a fresh token from getToken(), and the
+// server matches acknowledges by device (the session), not by socket.
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
+import { type Client, createClient } from 'graphql-ws';
+import {
+  AcknowledgeDocument, AcknowledgeSyncDocument, HistoryDocument, MeDocument, MessagesDocument,
+  type MessageFieldsFragment, NotificationsDocument, type NotificationsSubscription, SendMessageDocument, SyncDocument,
+} from './generated';
+
+export type ChatMessage = MessageFieldsFragment;
+export type Notification = NotificationsSubscription['notifications'];
+export type Peer = { userId: string } | { groupId: string };
+
+export interface ImClientOptions {
+  httpUrl: string;
+  wsUrl: string;
+  /** Called for every request and every socket (re)connect, so a refreshed token is used. */
+  getToken(): string | Promise<string>;
+  /** Each message exactly once, in seq order per conversation (your own sends included). */
+  onMessage(message: ChatMessage): void;
+  onNotification?(notification: Notification): void;
+  onError?(error: unknown): void;
+  /** A WebSocket class where there is no global one (Node 20: the `ws` package). */
+  webSocketImpl?: unknown;
+  /** Highest seq the app already holds per conversation key (from snapshot()); unknown ones start at 0. */
+  lastSeq?: Record<string, number>;
+  syncPageSize?: number;
+  /** How long a seq jump may wait for the missing push before history is asked. */
+  gapWaitMs?: number;
+  seenLimit?: number;
+}
+
+export class ImError extends Error {
+  constructor(message: string, readonly code?: string) {
+    super(message);
+  }
+}
+
+interface Conversation { last: number; pending: Map<number, ChatMessage>; timer?: ReturnType<typeof setTimeout>; filling: boolean }
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const printed = new WeakMap<object, string>();
+const text = (doc: TypedDocumentNode<any, any>) => printed.get(doc) ?? (printed.set(doc, print(doc)), printed.get(doc)!);
+// A network failure (fetch throws TypeError) or the server's "stored but not queued" answer: safe to repeat.
+const transient = (e: unknown) => e instanceof TypeError || (e instanceof ImError && e.code === 'UNAVAILABLE');
+
+export class ImClient {
+  private me = '';
+  private ws?: Client;
+  private unsubscribe: Array<() => void> = [];
+  private readonly seen = new Set<string>();
+  private readonly convs = new Map<string, Conversation>();
+  private syncing: Promise<void> | null = null;
+  private syncAgain = false;
+  private held: ChatMessage[] | null = null; // pushes that arrive while a sync runs
+  private acks: string[] = [];
+  private ackTimer?: ReturnType<typeof setTimeout>;
+  private connects = 0;
+  private stopped = false;
+
+  constructor(private readonly o: ImClientOptions) {
+    for (const [key, last] of Object.entries(o.lastSeq ?? {})) this.convs.set(key, { last, pending: new Map(), filling: false });
+  }
+
+  /** D14: connect with the token, subscribe, then sync until the backlog is confirmed. */
+  async start(): Promise<void> {
+    this.me = (await this.request(MeDocument, {})).me.id;
+    this.ws = createClient({
+      url: this.o.wsUrl,
+      webSocketImpl: this.o.webSocketImpl,
+      lazy: false,
+      // A function, so every reconnect sends the token getToken() has now (the server closes 4403 at expiry).
+      connectionParams: async () => ({ authorization: `Bearer ${await this.o.getToken()}` }),
+      retryAttempts: Number.POSITIVE_INFINITY,
+      shouldRetry: () => !this.stopped,
+      retryWait: (n) => sleep(Math.min(200 * 2 ** n, 5000) * (0.5 + Math.random() / 2)),
+      // D14 after a reconnect: pushes sent while the socket was gone were offline outcomes; only sync returns them.
+      on: { connected: () => void (++this.connects > 1 && this.resync().catch((e) => this.report(e))) },
+    });
+    this.unsubscribe.push(this.subscribe(MessagesDocument, (d) => this.onPush(d.messages)));
+    const onNotification = this.o.onNotification;
+    if (onNotification) this.unsubscribe.push(this.subscribe(NotificationsDocument, (d) => onNotification(d.notifications)));
+    await this.resync();
+  }
+
+  /** Sends once: a retry after UNAVAILABLE or a network error reuses the clientMsgId, so the server stores one message (D3). */
+  async send(to: Peer, content: string, clientMsgId: string = globalThis.crypto.randomUUID()): Promise<ChatMessage> {
+    const input = { to, content, clientMsgId, type: 'TEXT' as const };
+    const { sendMessage } = await this.retry(() => this.request(SendMessageDocument, { input }));
+    // Own messages take seqs in the conversation too; without them every reply would look like a gap.
+    this.ingest(sendMessage);
+    return sendMessage;
+  }
+
+  /** Highest seq delivered per conversation: persist it and pass it back as `lastSeq`. */
+  snapshot(): Record<string, number> {
+    return Object.fromEntries([...this.convs].map(([k, c]) => [k, c.last]));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const c of this.convs.values()) clearTimeout(c.timer);
+    this.unsubscribe.splice(0).forEach((u) => u());
+    await this.flushAcks();
+    await this.ws?.dispose();
+  }
+
+  /** 'u:<peer>' for one-to-one (the other user, whoever sent it), 'g:<group>' for a group. */
+  conversationKey(m: ChatMessage): string {
+    if (m.groupId) return `g:${m.groupId}`;
+    return `u:${m.sender.id === this.me ? m.receiverId : m.sender.id}`;
+  }
+
+  private subscribe<T>(doc: TypedDocumentNode<T, any>, next: (data: T) => void): () => void {
+    return this.ws!.subscribe<T>({ query: text(doc) }, {
+      next: (r) => (r.errors?.length ? this.report(new ImError(r.errors[0].message)) : r.data && next(r.data)),
+      error: (e) => this.report(e),
+      complete: () => undefined,
+    });
+  }
+
+  private onPush(m: ChatMessage): void {
+    // Acknowledged on arrival even during a sync: the attach fence keeps this from moving lastAck
+    // past the unconfirmed backlog (D7), and an unacknowledged push would become a failure whose
+    // version bump makes the running sync's acknowledgeSync come back `accepted: false` (D13).
+    this.acks.push(m.id);
+    this.ackTimer ??= setTimeout(() => void this.flushAcks(), 5);
+    if (this.held) this.held.push(m);
+    else this.ingest(m);
+  }
+
+  private async flushAcks(): Promise<void> {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    const ids = this.acks.splice(0, 500);
+    if (!ids.length) return;
+    if (this.acks.length) this.ackTimer = setTimeout(() => void this.flushAcks(), 0);
+    // A lost acknowledge is not retried: the push is recorded as failed and the next sync returns it (deduped).
+    await this.request(AcknowledgeDocument, { messageIds: ids }).catch((e) => this.report(e));
+  }
+
+  /** One sync run at a time; a reconnect during a run asks for one more pass. */
+  private resync(): Promise<void> {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return this.syncing;
+    }
+    this.held ??= [];
+    this.syncing = (async () => {
+      try {
+        do {
+          this.syncAgain = false;
+          await this.syncPages();
+        } while (this.syncAgain && !this.stopped);
+      } finally {
+        const held = this.held ?? [];
+        this.held = null;
+        this.syncing = null;
+        held.forEach((m) => this.ingest(m)); // dedupe drops what the sync already returned
+      }
+    })();
+    return this.syncing;
+  }
+
+  /** D12/D13: page until a batch without hasMore is accepted; `accepted: false` means read again. */
+  private async syncPages(): Promise<void> {
+    for (let wait = 50; !this.stopped; ) {
+      const { sync } = await this.retry(() => this.request(SyncDocument, { limit: this.o.syncPageSize ?? 200 }));
+      sync.messages.forEach((m) => this.ingest(m));
+      // An empty page still needs its ack (it clears the fence); the server clamps upTo to what it read (D13d).
+      const upTo = sync.messages.at(-1)?.id ?? '1';
+      const { acknowledgeSync } = await this.retry(() => this.request(AcknowledgeSyncDocument, { upTo, syncToken: sync.syncToken }));
+      if (acknowledgeSync.accepted) {
+        if (!sync.hasMore) return;
+        wait = 50;
+        continue;
+      }
+      // Refused until the messages subscription is live on the server, or after a failure since the read.
+      await sleep(wait);
+      wait = Math.min(wait * 2, 1000);
+    }
+  }
+
+  /** Dedupe by id, then release messages per conversation strictly in seq order. */
+  private ingest(m: ChatMessage): void {
+    if (this.seen.has(m.id)) return;
+    const key = this.conversationKey(m);
+    let c = this.convs.get(key);
+    if (!c) this.convs.set(key, (c = { last: 0, pending: new Map(), filling: false }));
+    if (m.seq <= c.last) return; // delivered before; the seen set is bounded, seq is not
+    c.pending.set(m.seq, m);
+    this.release(key, c);
+  }
+
+  private release(key: string, c: Conversation): void {
+    for (let m = c.pending.get(c.last + 1); m; m = c.pending.get(c.last + 1)) {
+      c.pending.delete(m.seq);
+      c.last = m.seq;
+      this.seen.add(m.id);
+      if (this.seen.size > (this.o.seenLimit ?? 10_000)) this.seen.delete(this.seen.values().next().value!);
+      try {
+        this.o.onMessage(m);
+      } catch (e) {
+        this.report(e);
+      }
+    }
+    // A jump usually means the missing seq's push is still on its way (our own send returns first);
+    // a lost job (D11) is rare, so history is asked only if the gap outlives gapWaitMs.
+    if (c.pending.size && !c.timer && !c.filling && !this.stopped) {
+      c.timer = setTimeout(() => void this.fill(key, c).catch((e) => this.report(e)), this.o.gapWaitMs ?? 200);
+    }
+  }
+
+  /** D14: `history(with, afterSeq)` fills the gap between the last delivered seq and the pending ones. */
+  private async fill(key: string, c: Conversation): Promise<void> {
+    c.timer = undefined;
+    c.filling = true;
+    try {
+      const peer: Peer = key.startsWith('g:') ? { groupId: key.slice(2) } : { userId: key.slice(2) };
+      let after = c.last;
+      const target = Math.max(...c.pending.keys());
+      while (c.pending.size && !c.pending.has(c.last + 1) && after < target - 1 && !this.stopped) {
+        const vars = { with: peer, afterSeq: after, limit: Math.min(200, target - 1 - after) };
+        const { history } = await this.retry(() => this.request(HistoryDocument, vars));
+        history.messages.forEach((m) => this.ingest(m));
+        if (!history.messages.length || !history.hasMore) break;
+        after = Math.max(after, ...history.messages.map((m) => m.seq));
+      }
+      // Seqs history does not return are outside my membership window (joined later): never mine to see.
+      if (c.pending.size && !c.pending.has(c.last + 1)) c.last = Math.min(...c.pending.keys()) - 1;
+    } finally {
+      c.filling = false;
+      this.release(key, c); // after a failed fill this re-arms the timer: the gap is tried again
+    }
+  }
+
+  private async retry<T>(fn: () => Promise<T>, attempts = 6): Promise<T> {
+    for (let i = 0; ; i++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!transient(e) || i + 1 >= attempts || this.stopped) throw e;
+        await sleep(100 * 2 ** i);
+      }
+    }
+  }
+
+  private async request<R, V>(doc: TypedDocumentNode<R, V>, variables: V): Promise<R> {
+    const res = await fetch(this.o.httpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await this.o.getToken()}` },
+      body: JSON.stringify({ query: text(doc), variables }),
+    });
+    const body = (await res.json().catch(() => ({}))) as { data?: R; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+    const err = body.errors?.[0];
+    if (err) throw new ImError(err.message, err.extensions?.code);
+    // A proxy's 502/503 page is not JSON: as retryable as the server's own UNAVAILABLE.
+    if (!body.data) throw new ImError(`HTTP ${res.status}`, res.status >= 500 ? 'UNAVAILABLE' : undefined);
+    return body.data;
+  }
+
+  private report(e: unknown): void {
+    this.o.onError?.(e);
+  }
+}
