@@ -34,3 +34,16 @@ export const unauthenticated = (message = 'authentication required') =>
 export const forbidden = (message = 'not allowed') => new AppError(ErrorCode.FORBIDDEN, message);
 export const notFound = (what: string) => new AppError(ErrorCode.NOT_FOUND, `${what} not found`);
 export const conflict = (message: string) => new AppError(ErrorCode.CONFLICT, message);
+
+const UNAVAILABLE_HINTS =
+  /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection is closed|connection (?:closed|lost|refused)|socket has unexpectedly been closed|retrieve connection from pool timeout|ER_GET_CONNECTION_TIMEOUT|ER_CONNECTION_TIMEOUT|ER_SOCKET_UNEXPECTED_CLOSE|Reached the max retries per request limit|Stream isn't writeable/i;
+
+/** A database or Redis outage (as opposed to a bug): the client should retry. */
+export function isUnavailable(e: unknown): boolean {
+  for (let x: unknown = e, hops = 0; x && hops < 5; x = (x as { cause?: unknown }).cause, hops++) {
+    const err = x as { name?: string; code?: string; message?: string };
+    if (err.name === 'ConnectionException' || err.name === 'MaxRetriesPerRequestError') return true;
+    if (UNAVAILABLE_HINTS.test(`${err.code ?? ''} ${err.message ?? ''}`)) return true;
+  }
+  return false;
+}

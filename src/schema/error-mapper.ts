@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { ArgumentValidationError, type MiddlewareFn } from 'type-graphql';
-import { AppError, ErrorCode } from '../errors';
+import { AppError, ErrorCode, isUnavailable } from '../errors';
 import type { Ctx } from './context';
 
 /**
@@ -19,6 +19,10 @@ export function toGraphQLError(e: unknown): unknown {
   if (e instanceof GraphQLError) return e;
   if (e instanceof AppError) {
     return new GraphQLError(e.message, { extensions: { code: e.code, ...(e.details ?? {}) }, originalError: e });
+  }
+  if (isUnavailable(e)) {
+    const err = new AppError(ErrorCode.UNAVAILABLE, 'the service is briefly unavailable (database or Redis unreachable); try again, with the same clientMsgId for a send');
+    return new GraphQLError(err.message, { extensions: { code: err.code }, originalError: err });
   }
   if (e instanceof ArgumentValidationError) {
     const problems = e.extensions.validationErrors.flatMap((v) =>

@@ -1,0 +1,132 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import Redis from 'ioredis';
+import * as mariadb from 'mariadb';
+import { sleep } from './util';
+
+export interface Target {
+  url: string;
+  wsUrl: string;
+  /** Set when the runner started the server: then CPU, memory and direct SQL are available. */
+  pid?: number;
+  db?: string;
+  prefix?: string;
+  jwtSecret?: string;
+  stop(): Promise<void>;
+}
+
+const ROOT = path.join(__dirname, '..', '..', '..');
+export const OUT_DIR = path.join(ROOT, 'bench', 'out');
+const JWT_SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(base: string, child: ChildProcess, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode} before it was ready`);
+    try {
+      const r = await fetch(`${base}/readyz`);
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  throw new Error('the server did not become ready');
+}
+
+/** An existing server (--server URL): no CPU, memory or SQL access. */
+export function external(url: string): Target {
+  return { url, wsUrl: url.replace(/^http/, 'ws'), async stop() {} };
+}
+
+/**
+ * Starts `node dist/src/main.js` as a child on a free port with its own
+ * database and Redis prefix, and a soft fd limit raised to the hard limit.
+ * stop() ends it with SIGTERM (so --cpu-prof is written) and removes its
+ * database and Redis keys (SCAN + DEL of its prefix only).
+ */
+export async function startServer(opts: { profile?: string; env?: Record<string, string> } = {}): Promise<Target> {
+  const port = await freePort();
+  const tag = `${process.pid}_${Date.now().toString(36)}`;
+  const db = `im_bench_${tag}`;
+  const prefix = `im_bench_${tag}:`;
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DATABASE_URL: `mysql://root@127.0.0.1:3306/${db}`,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    REDIS_PREFIX: prefix,
+    JWT_SECRET,
+    LOG_LEVEL: 'warn',
+    ...opts.env,
+  };
+  const nodeArgs: string[] = [];
+  if (opts.profile) {
+    mkdirSync(OUT_DIR, { recursive: true });
+    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${OUT_DIR}`, `--cpu-prof-name=${opts.profile}.cpuprofile`);
+  }
+  const main = path.join(ROOT, 'dist', 'src', 'main.js');
+  const cmd = `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "${process.execPath}" ${nodeArgs.map((a) => `'${a}'`).join(' ')} '${main}'`;
+  const child = spawn('/bin/sh', ['-c', cmd], { env, cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const base = `http://127.0.0.1:${port}`;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(t);
+    }
+    await cleanup(db, prefix);
+  };
+  try {
+    await waitReady(base, child);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { url: `${base}/graphql`, wsUrl: `ws://127.0.0.1:${port}/graphql`, pid: child.pid, db, prefix, jwtSecret: JWT_SECRET, stop };
+}
+
+export function sqlPool(db: string, connectionLimit = 4): mariadb.Pool {
+  return mariadb.createPool({ host: '127.0.0.1', port: 3306, user: 'root', database: db, connectionLimit, bigIntAsNumber: true, insertIdAsNumber: true });
+}
+
+/** Drops the run's database and deletes its Redis keys; nothing else. */
+async function cleanup(db: string, prefix: string): Promise<void> {
+  if (!/^im_bench_[A-Za-z0-9_]+$/.test(db)) throw new Error(`refusing to drop ${db}`);
+  const conn = await mariadb.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
+  try {
+    await conn.query(`DROP DATABASE IF EXISTS \`${db}\``);
+  } finally {
+    await conn.end();
+  }
+  const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true });
+  await redis.connect();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+  await redis.quit();
+}

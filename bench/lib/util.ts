@@ -1,0 +1,97 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+
+/** Wall-clock milliseconds with sub-ms resolution, comparable across processes on one machine. */
+export const now = (): number => performance.timeOrigin + performance.now();
+/** CLOCK_MONOTONIC in microseconds: the clock of V8's .cpuprofile timestamps. */
+export const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export interface Summary { n: number; p50: number; p95: number; p99: number; max: number; mean: number }
+
+export function summarize(values: ArrayLike<number>): Summary {
+  const s = Float64Array.from(values as ArrayLike<number>).sort();
+  const at = (p: number) => (s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN);
+  let sum = 0;
+  for (const v of s) sum += v;
+  return { n: s.length, p50: at(50), p95: at(95), p99: at(99), max: s.length ? s[s.length - 1] : NaN, mean: s.length ? sum / s.length : NaN };
+}
+
+export const ms = (v: number) => (Number.isFinite(v) ? `${v < 10 ? v.toFixed(2) : v.toFixed(1)} ms` : 'n/a');
+export const int = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a');
+
+/** One row of a run's table: a parameter (no target) or a figure (with a target and a verdict). */
+export interface Row { item: string; value: string; target?: string; pass?: boolean }
+
+export function table(title: string, rows: Row[]): string {
+  const cells = rows.map((r) => [r.item, r.value, r.target ?? '', r.pass === undefined ? '' : r.pass ? 'PASS' : 'FAIL']);
+  const head = ['', 'value', 'target', 'result'];
+  const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => `| ${c.map((x, i) => (i === 1 ? x.padStart(w[i]) : x.padEnd(w[i]))).join(' | ')} |`;
+  return [`### ${title}`, '', line(head), `|${w.map((n, i) => (i === 1 ? `${'-'.repeat(n + 1)}:` : '-'.repeat(n + 2))).join('|')}|`, ...cells.map(line), ''].join('\n');
+}
+
+/** utime + stime of a process in milliseconds (fields 14 and 15 of /proc/<pid>/stat, in clock ticks). */
+export function cpuMs(pid: number, hz = 100): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / hz;
+}
+
+/** VmRSS of a process in KiB. */
+export function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+/** Pids of processes whose comm is one of names (read-only: used to report MariaDB and Redis CPU). */
+export function pidsOf(...names: string[]): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (names.includes(readFileSync(`/proc/${d}/comm`, 'utf8').trim())) out.push(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+export const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+/** CPU time of the server, MariaDB and Redis over a window. */
+export class CpuMeter {
+  private start = new Map<string, number>();
+  private readonly shared = { mariadbd: pidsOf('mariadbd', 'mysqld'), redis: pidsOf('redis-server') };
+  constructor(private readonly serverPid: number | undefined) {}
+  private read(): Map<string, number> {
+    const m = new Map<string, number>();
+    const sum = (pids: number[]) => pids.reduce((a, p) => { try { return a + cpuMs(p); } catch { return a; } }, 0);
+    if (this.serverPid) m.set('server', cpuMs(this.serverPid));
+    m.set('mariadbd', sum(this.shared.mariadbd));
+    m.set('redis', sum(this.shared.redis));
+    return m;
+  }
+  begin(): void {
+    this.start = this.read();
+  }
+  /** CPU ms per unit over the window, per process group. */
+  end(): Map<string, number> {
+    const e = this.read();
+    return new Map([...e].map(([k, v]) => [k, v - (this.start.get(k) ?? v)]));
+  }
+}
+
+/** Rows reporting CPU ms per unit (per message, per delivery). */
+export function cpuRows(cpu: Map<string, number> | undefined, units: Array<[string, number]>): Row[] {
+  if (!cpu) return [{ item: 'server CPU', value: 'n/a (--server)' }];
+  const rows: Row[] = [];
+  for (const [what, n] of units) {
+    rows.push({ item: `server CPU per ${what}`, value: ms((cpu.get('server') ?? NaN) / n) });
+  }
+  const [what, n] = units[0];
+  rows.push({ item: `MariaDB CPU per ${what} (shared)`, value: ms((cpu.get('mariadbd') ?? NaN) / n) });
+  rows.push({ item: `Redis CPU per ${what} (shared)`, value: ms((cpu.get('redis') ?? NaN) / n) });
+  return rows;
+}

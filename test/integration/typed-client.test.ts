@@ -1,0 +1,171 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import WebSocket from 'ws';
+import { type ChatMessage, ImClient } from '../../client/im-client';
+import { device, makeFriends, send, syncAll, waitOnline } from '../support/chat';
+import { registerUser, sleep, startServer, type TestServer, type TestUser } from '../support/harness';
+
+// The typed example client of D14 (client/im-client.ts) against a real server.
+
+let s: TestServer;
+before(async () => {
+  s = await startServer({ ACK_TIMEOUT_MS: '1000' });
+});
+after(async () => {
+  await s?.close();
+});
+
+async function pair(): Promise<[TestUser, TestUser]> {
+  const a = await registerUser(s.url);
+  const b = await registerUser(s.url);
+  await makeFriends(s.url, a, b);
+  return [a, b];
+}
+
+/** A client for the user's session (its device), recording deliveries and the sockets it opened. */
+function open(user: TestUser, extra: { gapWaitMs?: number } = {}) {
+  const got: ChatMessage[] = [];
+  const errors: unknown[] = [];
+  const sockets: WebSocket[] = [];
+  class TrackedWebSocket extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols);
+      sockets.push(this);
+    }
+  }
+  const client = new ImClient({
+    httpUrl: s.url,
+    wsUrl: s.wsUrl,
+    getToken: () => user.token,
+    onMessage: (m) => got.push(m),
+    onError: (e) => errors.push(e),
+    webSocketImpl: TrackedWebSocket,
+    ...extra,
+  });
+  return { user, client, got, errors, sockets };
+}
+
+async function until(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await sleep(25);
+  }
+}
+
+/** Records the operation names the client sends over HTTP; `fail` may replace a response with a network error. */
+function spyFetch(fail?: (op: string) => boolean) {
+  const ops: string[] = [];
+  const real = globalThis.fetch;
+  globalThis.fetch = (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+    const op = /"query":"(?:query|mutation) (\w+)/.exec(typeof init?.body === 'string' ? init.body : '')?.[1];
+    if (op) ops.push(op);
+    const res = await real(input, init);
+    // The request reached the server; only the answer is lost, as when a connection drops mid-response.
+    if (op && fail?.(op)) throw new TypeError('fetch failed');
+    return res;
+  }) as typeof fetch;
+  return { ops, restore: () => void (globalThis.fetch = real) };
+}
+
+const seqRange = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+test('D14: 60 messages each way with a dropped socket mid-stream arrive exactly once, in seq order, without gaps', async () => {
+  const [alice, bob] = await pair();
+  const a = open(alice);
+  const b = open(bob);
+  await Promise.all([a.client.start(), b.client.start()]);
+  const sent = new Map<string, ChatMessage[]>([[alice.id, []], [bob.id, []]]);
+  const N = 60;
+  const talk = async (from: typeof a, to: TestUser, midway?: () => void) => {
+    for (let i = 0; i < N; i++) {
+      await sleep(Math.floor(Math.random() * 25));
+      // The return of sendMessage is the sender's receipt (D4): these are the ids that must arrive.
+      sent.get(from.user.id)!.push(await from.client.send({ userId: to.id }, `${from.user.account} #${i}`));
+      if (i === N / 2) midway?.();
+    }
+  };
+  // Halfway through bob's sends his socket dies without a close handshake; graphql-ws reconnects
+  // with the same token (same device, so the server cursor is reused) and the client syncs again.
+  const drop = () => b.sockets.at(-1)!.terminate();
+  await Promise.all([talk(a, bob), talk(b, alice, drop)]);
+
+  for (const [me, peer] of [[a, b], [b, a]] as const) {
+    const theirs = sent.get(peer.user.id)!.map((m) => m.id);
+    await until(`${me.user.account} holds all of ${peer.user.account}'s messages`, () => {
+      const ids = new Set(me.got.map((m) => m.id));
+      return theirs.every((id) => ids.has(id));
+    });
+  }
+  await sleep(300); // room for a late duplicate to show up, if the client let one through
+  assert.ok(b.sockets.length >= 2, 'bob reconnected on a new socket');
+  await waitOnline(s.url, bob); // the messages subscription is live again after the reconnect
+
+  for (const [me, peer] of [[a, b], [b, a]] as const) {
+    const ids = me.got.map((m) => m.id);
+    assert.equal(new Set(ids).size, ids.length, `${me.user.account}: every message delivered once`);
+    const theirs = sent.get(peer.user.id)!.map((m) => m.id);
+    assert.deepEqual(theirs.filter((id) => !ids.includes(id)), [], `${me.user.account} got everything sent to them`);
+    // One conversation, keyed by the other user whoever sent; both sides' sends share its seqs,
+    // and the client delivers its own too, so the stream is exactly 1..2N (D2, D14).
+    assert.deepEqual(new Set(me.got.map((m) => me.client.conversationKey(m))), new Set([`u:${peer.user.id}`]));
+    assert.deepEqual(me.got.map((m) => m.seq), seqRange(2 * N), `${me.user.account}: strictly increasing, no gaps`);
+    assert.deepEqual(me.errors, []);
+  }
+  await Promise.all([a.client.stop(), b.client.stop()]);
+});
+
+test('D14/D11: a seq jump is filled from history(with, afterSeq) and delivered in order', async () => {
+  const [carol, dave] = await pair();
+  const early: Array<{ id: string; seq: number }> = [];
+  for (let i = 1; i <= 3; i++) early.push(await send(s.url, carol, { userId: dave.id }, `early ${i}`));
+  // Another program on dave's session takes the first three and confirms them (syncAll), so this
+  // device's cursor is past them: the typed client below starts knowing nothing of the conversation,
+  // as if a job had vanished (D11), and its own sync has nothing to return.
+  const other = device(s.url, s.wsUrl, dave);
+  await waitOnline(s.url, dave);
+  assert.equal((await syncAll(s.url, dave)).length, 3);
+  await other.client.dispose();
+
+  const spy = spyFetch();
+  try {
+    const d = open(dave, { gapWaitMs: 50 });
+    await d.client.start();
+    assert.equal(d.got.length, 0, 'the sync returned nothing');
+    await waitOnline(s.url, dave);
+    const fourth = await send(s.url, carol, { userId: dave.id }, 'live 4'); // pushed: seq 4 after seq 0
+    await until('dave holds seqs 1..4', () => d.got.length === 4, 10_000);
+    assert.deepEqual(d.got.map((m) => m.seq), [1, 2, 3, 4]);
+    assert.deepEqual(d.got.map((m) => m.id), [...early.map((m) => m.id), fourth.id]);
+    assert.ok(spy.ops.includes('History'), 'the gap was filled from history');
+    assert.deepEqual(d.errors, []);
+    await d.client.stop();
+  } finally {
+    spy.restore();
+  }
+});
+
+test('D3/D14: send retries a lost answer with the same clientMsgId and the server stores one message', async () => {
+  const [erin, frank] = await pair();
+  let failures = 1;
+  const spy = spyFetch((op) => op === 'SendMessage' && failures-- > 0);
+  try {
+    const e = open(erin);
+    const f = open(frank);
+    await Promise.all([e.client.start(), f.client.start()]);
+    const m = await e.client.send({ userId: frank.id }, 'once only', 'fixed-client-id');
+    assert.equal(spy.ops.filter((op) => op === 'SendMessage').length, 2, 'the first answer was lost and the send repeated');
+    assert.equal(m.clientMsgId, 'fixed-client-id');
+    assert.equal(m.seq, 1);
+    await until('frank holds it', () => f.got.length === 1, 10_000);
+    const again = await e.client.send({ userId: frank.id }, 'second', undefined);
+    assert.equal(again.seq, 2, 'the repeat stored nothing new (D3), so the next message is seq 2');
+    assert.match(again.clientMsgId, /^[0-9a-f-]{36}$/, 'a clientMsgId is generated when none is given');
+    await until('frank holds both', () => f.got.length === 2, 10_000);
+    assert.deepEqual(f.got.map((x) => x.id), [m.id, again.id]);
+    await Promise.all([e.client.stop(), f.client.stop()]);
+  } finally {
+    spy.restore();
+  }
+});
