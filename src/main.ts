@@ -82,7 +82,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const pubSub = createRedisPubSub(redis, redisSub, `${config.redis.prefix}ps:`);
     const em = () => orm.em.fork();
 
-    const auth = new AuthService(em, new TokenSigner(config.jwt.secret, config.jwt.accessTtlS), redis, keys, config);
+    const auth = new AuthService(em, new TokenSigner(config.jwt.secret, config.jwt.accessTtlS), redis, keys, config, pubSub);
     const delivery = await createDelivery({
       config, log, keys, nodeId: randomUUID(),
       sql: () => orm.em.getConnection(),
@@ -110,7 +110,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     app.disable('x-powered-by');
     const httpServer = createServer(app);
     const ws = mountGraphQLWs({
-      config, log: log.child({ part: 'ws' }), schema, services, httpServer,
+      config, log: log.child({ part: 'ws' }), schema, services, httpServer, pubSub,
     });
     const apollo = await mountGraphQLHttp({
       config, log, schema, services, httpServer, app,

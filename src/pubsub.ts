@@ -15,6 +15,8 @@ export type Topics = {
   MESSAGE: [connectionId: string, payload: Record<string, unknown>];
   /** A read receipt for one user (D16). */
   READ_RECEIPT: [userId: string, payload: Record<string, unknown>];
+  /** A session was revoked (logout, refresh reuse, deleted user): its sockets close on every node. */
+  SESSION_REVOKED: [payload: { sessionId: string }];
 };
 
 export type AppPubSub = PubSub<Topics>;

@@ -1,5 +1,3 @@
-import { FriendSetting } from './friend-setting.entity';
-import { Friendship } from './friendship.entity';
 import { Group } from './group.entity';
 import { Notification } from './notification.entity';
 import { Permission } from './permission.entity';
@@ -9,6 +7,6 @@ import { User } from './user.entity';
 
 export * from './enums';
 export { Permission, Role, SessionRow, User };
-export { FriendSetting, Friendship, Group, Notification };
+export { Group, Notification };
 
-export const entities = [Permission, Role, User, SessionRow, Notification, Group, FriendSetting, Friendship];
+export const entities = [Permission, Role, User, SessionRow, Notification, Group];

@@ -8,6 +8,7 @@ import type { AccessClaims } from '../auth/tokens';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { limitRules } from '../schema/limits';
+import type { AppPubSub } from '../pubsub';
 import type { Services } from '../services';
 import { formatForClient } from './format-error';
 import { bearer, contextFor } from './http-context';
@@ -30,8 +31,17 @@ export function mountGraphQLWs(d: {
   schema: GraphQLSchema;
   services: Services;
   httpServer: Server;
+  pubSub: AppPubSub;
 }) {
   const { config, log } = d;
+  // A revoked session's sockets close at once, not when their access token expires.
+  const bySession = new Map<string, Set<WebSocket>>();
+  const revocations = d.pubSub.subscribe('SESSION_REVOKED');
+  void (async () => {
+    for await (const { sessionId } of revocations) {
+      for (const socket of bySession.get(sessionId) ?? []) socket.close(CloseCode.Forbidden, 'session revoked');
+    }
+  })();
   const wss = new WebSocketServer({ server: d.httpServer, path: '/graphql', maxPayload: config.ws.maxPayload });
   // As over HTTP (Apollo's `introspection: false`): no __schema/__type when introspection is off.
   const rules = [
@@ -63,10 +73,16 @@ export function mountGraphQLWs(d: {
         const ms = ctx.extra.auth.exp * 1000 - Date.now();
         ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, 'access token expired'), Math.max(ms, 0));
         ctx.extra.expiry.unref();
+        const sid = ctx.extra.auth.sessionId;
+        bySession.set(sid, (bySession.get(sid) ?? new Set()).add(ctx.extra.socket));
         return true;
       },
       onClose: (ctx) => {
         clearTimeout(ctx.extra.expiry);
+        const sid = ctx.extra.auth?.sessionId;
+        const set = sid ? bySession.get(sid) : undefined;
+        set?.delete(ctx.extra.socket);
+        if (sid && set && !set.size) bySession.delete(sid);
       },
       // The same error codes as over HTTP (see format-error.ts).
       onNext: (_ctx, _id, _payload, _args, result) => {
@@ -113,6 +129,7 @@ export function mountGraphQLWs(d: {
   return {
     wss,
     async dispose() {
+      await revocations.return?.();
       await cleanup.dispose();
     },
   };

@@ -5,6 +5,7 @@ import type { AccessClaims, TokenSigner } from '../auth/tokens';
 import type { Config } from '../config';
 import { Role, SessionRow, User } from '../entities';
 import { AppError, ErrorCode, conflict, unauthenticated } from '../errors';
+import type { AppPubSub } from '../pubsub';
 import type { Keys, Redis } from '../redis';
 
 export interface IssuedSession {
@@ -30,6 +31,7 @@ export class AuthService {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly config: Config,
+    private readonly pubSub: AppPubSub,
   ) {}
 
   async register(input: { account: string; password: string; name?: string | null; deviceId?: string | null }): Promise<IssuedSession> {
@@ -94,6 +96,7 @@ export class AuthService {
   async revokeSession(sessionId: string): Promise<void> {
     await this.em().nativeUpdate(SessionRow, { id: sessionId, revokedAt: null }, { revokedAt: new Date() });
     await this.redis.set(this.keys.revokedSession(sessionId), '1', 'EX', this.config.jwt.accessTtlS + 5);
+    this.pubSub.publish('SESSION_REVOKED', { sessionId });
   }
 
   async revokeAllSessions(userId: string): Promise<void> {

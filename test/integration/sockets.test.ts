@@ -205,6 +205,21 @@ describe('socket handshake', () => {
       await client.dispose();
     }
   });
+
+  test('logout closes the session\'s open sockets at once (4403), on the socket and its other sockets alike', async () => {
+    const u = await registerUser(s.url);
+    const client = wsClient(s.wsUrl, { authorization: `Bearer ${u.token}` });
+    await within(
+      new Promise<any>((resolve, reject) => client.subscribe({ query: '{ me { id } }' }, { next: resolve, error: reject, complete: () => undefined })),
+      5000,
+      'me over the socket',
+    );
+    await ok(s.url, 'mutation { logout }', {}, u.token);
+    const closed = await within(client.closed, 5000, 'close after logout');
+    assert.equal(closed.code, 4403);
+    assert.match(closed.reason, /revoked/);
+    await client.dispose();
+  });
 });
 
 describe('errors on the socket carry the same codes as over HTTP', () => {
