@@ -50,6 +50,7 @@ export function mountGraphQLWs(d: {
     ...limitRules(config.limits),
   ];
 
+  const validated = new Map<string, DocumentNode>();
   const formatOpts = {
     production: config.env === 'production',
     onUnexpected: (err: unknown) => log.error({ err }, 'unexpected error in an operation'),
@@ -93,19 +94,24 @@ export function mountGraphQLWs(d: {
       },
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatForClient(e.toJSON(), e, formatOpts)),
       onSubscribe: async (ctx, _id, payload) => {
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query, { maxTokens: config.limits.tokens });
-        } catch (e) {
-          const message = e instanceof GraphQLError ? e.message : 'cannot parse the operation';
-          const code = /tokens/.test(message) ? 'LIMIT_EXCEEDED' : 'GRAPHQL_PARSE_FAILED';
-          return [new GraphQLError(message, { extensions: { code } })];
-        }
-        const errors = validate(d.schema, document, rules);
-        if (errors.length) {
-          return errors.map((e) =>
-            e.extensions?.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }),
-          );
+        // Clients repeat the same few operations: parse and validate each text once.
+        let document = validated.get(payload.query);
+        if (!document) {
+          try {
+            document = parse(payload.query, { maxTokens: config.limits.tokens });
+          } catch (e) {
+            const message = e instanceof GraphQLError ? e.message : 'cannot parse the operation';
+            const code = /tokens/.test(message) ? 'LIMIT_EXCEEDED' : 'GRAPHQL_PARSE_FAILED';
+            return [new GraphQLError(message, { extensions: { code } })];
+          }
+          const errors = validate(d.schema, document, rules);
+          if (errors.length) {
+            return errors.map((e) =>
+              e.extensions?.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }),
+            );
+          }
+          if (validated.size >= 1000) validated.delete(validated.keys().next().value as string);
+          validated.set(payload.query, document);
         }
         // Which operation to run, reported as Apollo does over HTTP (graphql-ws would send a codeless error).
         if (!getOperationAST(document, payload.operationName ?? undefined)) {
