@@ -24,7 +24,10 @@ const toCursor = (r: CursorRow): Cursor => ({
  * each expression reads only columns not yet assigned in the statement.
  */
 export class CursorStore {
-  constructor(private readonly sql: () => Sql) {}
+  private pending: Array<{ userId: string; deviceId: string; m: string; done: (e?: unknown) => void }> = [];
+  private flushing = false;
+
+  constructor(private readonly sql: () => Sql, private readonly maxBatch = 200) {}
 
   async get(userId: string, deviceId: string): Promise<Cursor> {
     const rows: CursorRow[] = await this.sql().execute(
@@ -63,21 +66,52 @@ export class CursorStore {
     );
   }
 
-  /** D9 for many acks of one device at once: the largest id that passes the rule wins. */
-  async successMany(userId: string, deviceId: string, ms: string[]): Promise<void> {
-    if (!ms.length) return;
-    // success(a) then success(b) with a < b equals success(b) alone unless b is blocked by the fence,
-    // so apply them in descending order and stop after the first that lands.
-    const sorted = [...new Set(ms)].sort((a, b) => (BigInt(a) < BigInt(b) ? 1 : -1));
-    for (const m of sorted) {
-      const res = await this.sql().execute(
-        `UPDATE device_cursor SET last_ack = ?
-         WHERE user_id = ? AND device_id = ? AND last_ack < ? AND (last_ack_err IS NULL OR ? < last_ack_err)`,
-        [m, userId, deviceId, m, m],
-        'run',
-      );
-      if (res.affectedRows > 0) return;
+  /**
+   * D9 for acknowledged pushes, many devices per statement: one multi-row
+   * UPDATE applies success(m) to each (user, device) row atomically (the rule
+   * is in the WHERE, evaluated under each row's lock), so concurrent pushes
+   * share one commit. A device appears once per statement; a second id for the
+   * same device waits for the next one (successes commute, so the order is free).
+   */
+  successLater(userId: string, deviceId: string, m: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ userId, deviceId, m, done: (e) => (e ? reject(e) : resolve()) });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.length) {
+      const batch: typeof this.pending = [];
+      const rest: typeof this.pending = [];
+      const seen = new Set<string>();
+      for (const p of this.pending) {
+        const key = `${p.userId}|${p.deviceId}`;
+        if (seen.has(key) || batch.length >= this.maxBatch) rest.push(p);
+        else {
+          seen.add(key);
+          batch.push(p);
+        }
+      }
+      this.pending = rest;
+      try {
+        await this.sql().execute(
+          `UPDATE device_cursor c JOIN (${batch.map(() => 'SELECT ? AS u, ? AS d, CAST(? AS UNSIGNED) AS m').join(' UNION ALL ')}) v
+             ON c.user_id = v.u AND c.device_id = v.d
+           SET c.last_ack = v.m
+           WHERE c.last_ack < v.m AND (c.last_ack_err IS NULL OR v.m < c.last_ack_err)`,
+          batch.flatMap((p) => [p.userId, p.deviceId, p.m]),
+          'run',
+        );
+        batch.forEach((p) => p.done());
+      } catch (e) {
+        batch.forEach((p) => p.done(e));
+      }
     }
+    this.flushing = false;
   }
 
   /** D7: a subscription attaches (before it is marked present), detaches, or its presence lapsed. */

@@ -174,7 +174,7 @@ export class DeliveryEngine {
         const sent = await Promise.all(connections.map((c) => this.d.nodes.push(c, message).then(() => true, () => false)));
         const ok = sent.some(Boolean) && (await acked);
         outcomes.set(deviceId, ok ? 'success' : 'failure');
-        if (ok) await this.d.store.success(receiverId, deviceId, messageId);
+        if (ok) await this.d.store.successLater(receiverId, deviceId, messageId);
         else await this.d.store.failure(receiverId, deviceId, messageId);
       }),
     );

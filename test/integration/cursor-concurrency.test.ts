@@ -80,6 +80,24 @@ test('D8/D9: 180 concurrent outcomes for one cursor end where the pure rules end
   assert.deepEqual(expected, { lastAck: 120n, lastAckErr: 201n, version: 60 });
 });
 
+test('D9: batched successes (many devices and ids per statement) end where the pure rules end', async () => {
+  const st = store();
+  const users = ['10', '11', '12', '13'];
+  const starts: Cursor[] = [
+    { lastAck: 0n, lastAckErr: null, version: 0 },
+    { lastAck: 10n, lastAckErr: 40n, version: 2 },
+    { lastAck: 0n, lastAckErr: 1n, version: 1 },
+    { lastAck: 100n, lastAckErr: null, version: 0 },
+  ];
+  for (const [i, u] of users.entries()) await seed(u, starts[i]);
+  const ops = shuffle(users.flatMap((u) => Array.from({ length: 60 }, (_, k) => ({ u, m: BigInt(k * 3 + 1) }))));
+  await Promise.all(ops.map((o) => st.successLater(o.u, 'd1', o.m.toString())));
+  for (const [i, u] of users.entries()) {
+    const expected = ops.filter((o) => o.u === u).reduce((c, o) => correctRules.success(c, o.m), starts[i]);
+    assert.deepEqual(await row(u), expected, `user ${u}`);
+  }
+});
+
 test('D8: concurrent failures below lastAck pull it down to the smallest failure', async () => {
   const start: Cursor = { lastAck: 500n, lastAckErr: null, version: 0 };
   const ops: Op[] = shuffle(Array.from({ length: 100 }, (_, i) => ({ kind: 'failure' as const, m: BigInt(300 + ((i * 37) % 150)) })));
