@@ -1,3 +1,4 @@
+import { map } from '@graphql-yoga/subscription';
 import { Arg, Authorized, Ctx as C, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { Cursor } from '../delivery/rules';
 import { User } from '../entities';
@@ -84,9 +85,9 @@ export class MessageResolver {
       const auth = requireAuth(ctx);
       if (!ctx.connectionId) throw badInput('subscribe over the WebSocket transport');
       const rows = ctx.services.engine.open({ connectionId: ctx.connectionId, userId: auth.userId, deviceId: auth.deviceId });
-      return (async function* () {
-        for await (const row of rows) yield messageFromRow(row);
-      })();
+      // Not an async generator: its return() would wait for a next() that may never come,
+      // and the stream's end is what marks the device absent.
+      return map(messageFromRow)(rows);
     },
   })
   messages(@Root() message: Message): Message {
