@@ -6,6 +6,7 @@ import { messageFromRow, messageToBase64 } from '../entities/message.convert';
 import { Message } from '../entities/message.entity';
 import { badInput, notFound } from '../errors';
 import { type Ctx, requireAuth } from '../schema/context';
+import { createLoaders } from '../schema/loaders';
 import { parseId, parseIds } from '../schema/ids';
 import { ConversationInput, SendMessageInput } from '../schema/inputs/message.input';
 import { AckState, MessagePage, SyncBatch } from '../schema/types/delivery.type';
@@ -90,7 +91,9 @@ export class MessageResolver {
       return map(messageFromRow)(rows);
     },
   })
-  messages(@Root() message: Message): Message {
+  messages(@Root() message: Message, @C() ctx: Ctx): Message {
+    // A subscription keeps one context for its life: each push resolves profiles afresh.
+    ctx.loaders = createLoaders(ctx.services);
     return message;
   }
 

@@ -4,6 +4,7 @@ import { messageFromRow } from '../entities/message.convert';
 import { Message } from '../entities/message.entity';
 import { notFound } from '../errors';
 import { type Ctx, requireAuth } from '../schema/context';
+import { createLoaders } from '../schema/loaders';
 import { parseId } from '../schema/ids';
 import { ConversationInput } from '../schema/inputs/message.input';
 import { Conversation, MessageReaders, ReadReceipt } from '../schema/types/read.type';
@@ -27,7 +28,9 @@ export class ReadReceiptResolver {
     topics: 'READ_RECEIPT',
     topicId: ({ context }) => requireAuth(context as Ctx).userId,
   })
-  readReceipts(@Root() payload: ReadReceipt): ReadReceipt {
+  readReceipts(@Root() payload: ReadReceipt, @C() ctx: Ctx): ReadReceipt {
+    // A subscription keeps one context for its life: each push resolves profiles afresh.
+    ctx.loaders = createLoaders(ctx.services);
     return toReceipt(payload);
   }
 

@@ -176,10 +176,6 @@ export class FriendService {
     if (Number(row.blocked)) throw new AppError(ErrorCode.BLOCKED, 'this user has blocked you');
   }
 
-  async areFriends(a: string, b: string): Promise<boolean> {
-    return this.areFriendsIn(this.em(), a, b);
-  }
-
   /** Which of ids are active users and friends of userId (one query, for group membership). */
   async friendsAmong(em: EntityManager, userId: string, ids: string[]): Promise<Set<string>> {
     if (!ids.length) return new Set();
