@@ -15,6 +15,29 @@ export interface MessageRow {
   created_at: Date;
 }
 
+/**
+ * Raw queries return BIGINTs as numbers and DATETIMEs as 'YYYY-MM-DD HH:MM:SS.mmm'
+ * strings in UTC (the ORM's connection settings): ids become decimal strings
+ * and times Dates here, once, for every reader of messages.
+ */
+export function toMessageRow(r: Record<string, unknown>): MessageRow {
+  const id = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  const at = r.created_at;
+  return {
+    id: String(r.id),
+    conversation_id: String(r.conversation_id),
+    seq: Number(r.seq),
+    sender_id: String(r.sender_id),
+    client_msg_id: String(r.client_msg_id),
+    type: Number(r.type),
+    receiver_id: id(r.receiver_id),
+    group_id: id(r.group_id),
+    content: String(r.content),
+    ext: r.ext === null || r.ext === undefined ? null : String(r.ext),
+    created_at: at instanceof Date ? at : new Date(`${String(at).replace(' ', 'T')}Z`),
+  };
+}
+
 export const MESSAGE_COLUMNS =
   'm.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.type, m.receiver_id, m.group_id, m.content, m.ext, m.created_at';
 
@@ -36,10 +59,11 @@ export class MessageSource {
   async load(id: string): Promise<MessageRow | null> {
     const hit = this.cache.get(id);
     if (hit) return hit;
-    const rows: MessageRow[] = await this.sql().execute(`SELECT ${MESSAGE_COLUMNS} FROM message m WHERE m.id = ?`, [id]);
+    const rows: Record<string, unknown>[] = await this.sql().execute(`SELECT ${MESSAGE_COLUMNS} FROM message m WHERE m.id = ?`, [id]);
     if (!rows.length) return null;
-    this.remember(rows[0]);
-    return rows[0];
+    const row = toMessageRow(rows[0]);
+    this.remember(row);
+    return row;
   }
 
   /**
@@ -49,7 +73,7 @@ export class MessageSource {
    * (conversation_id, id) per conversation; no OFFSET.
    */
   async visibleAfter(userId: string, after: bigint, limit: number): Promise<MessageRow[]> {
-    return this.sql().execute(
+    const rows: Record<string, unknown>[] = await this.sql().execute(
       `SELECT ${MESSAGE_COLUMNS}
          FROM conversation_member cm
          JOIN message m ON m.conversation_id = cm.conversation_id
@@ -60,5 +84,6 @@ export class MessageSource {
         LIMIT ?`,
       [after.toString(), userId, after.toString(), limit],
     );
+    return rows.map(toMessageRow);
   }
 }

@@ -23,7 +23,7 @@ export function messageFromRow(r: MessageRow): Message {
     groupId: str(r.group_id),
     content: r.content,
     ext: r.ext,
-    createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
+    createdAt: r.created_at,
   });
 }
 

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/mariadb';
-import { MESSAGE_COLUMNS, type MessageRow } from '../delivery/message-source';
+import { MESSAGE_COLUMNS, type MessageRow, toMessageRow } from '../delivery/message-source';
 
 export interface ConversationView {
   peerId: string | null;
@@ -33,7 +33,7 @@ export class ConversationService {
     );
     const lastIds = rows.map((r) => r.last_message_id).filter((id) => id !== null);
     const messages: MessageRow[] = lastIds.length
-      ? await sql.execute(`SELECT ${MESSAGE_COLUMNS} FROM message m WHERE m.id IN (${lastIds.map(() => '?').join(',')})`, lastIds)
+      ? ((await sql.execute(`SELECT ${MESSAGE_COLUMNS} FROM message m WHERE m.id IN (${lastIds.map(() => '?').join(',')})`, lastIds)) as Record<string, unknown>[]).map(toMessageRow)
       : [];
     const byId = new Map(messages.map((m) => [String(m.id), m]));
     return rows.map((r) => ({

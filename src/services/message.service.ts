@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/mariadb';
 import type { DeliveryEngine } from '../delivery/engine';
-import { MESSAGE_COLUMNS, type MessageRow } from '../delivery/message-source';
+import { MESSAGE_COLUMNS, type MessageRow, toMessageRow } from '../delivery/message-source';
 import { ConversationKind, GroupRole, MessageType } from '../entities/enums';
 import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
 import { directKey, findMembership } from './membership';
@@ -73,11 +73,11 @@ export class MessageService {
   }
 
   private async byClientId(senderId: string, clientMsgId: string): Promise<MessageRow | null> {
-    const rows: MessageRow[] = await this.em().getConnection().execute(
+    const rows: Record<string, unknown>[] = await this.em().getConnection().execute(
       `SELECT ${MESSAGE_COLUMNS} FROM message m WHERE m.sender_id = ? AND m.client_msg_id = ?`,
       [senderId, clientMsgId],
     );
-    return rows[0] ?? null;
+    return rows.length ? toMessageRow(rows[0]) : null;
   }
 
   /** D2: one transaction, conversation row locked, seq = head + 1, sender's lastRead moved. */
@@ -155,11 +155,12 @@ export class MessageService {
     const window = `m.conversation_id = ? AND m.id > ? AND (? IS NULL OR m.id <= ?)`;
     const base = [m.conversation_id, m.visible_from, m.visible_to, m.visible_to];
     let rows: MessageRow[];
+    const read = async (q: string, params: unknown[]) => ((await sql.execute(q, params)) as Record<string, unknown>[]).map(toMessageRow);
     if (opts.afterSeq != null) {
-      rows = await sql.execute(`SELECT ${MESSAGE_COLUMNS} FROM message m WHERE ${window} AND m.seq > ? ORDER BY m.seq LIMIT ?`, [...base, opts.afterSeq, limit + 1]);
+      rows = await read(`SELECT ${MESSAGE_COLUMNS} FROM message m WHERE ${window} AND m.seq > ? ORDER BY m.seq LIMIT ?`, [...base, opts.afterSeq, limit + 1]);
     } else {
       const before = opts.before ? `AND m.id < ?` : '';
-      rows = await sql.execute(
+      rows = await read(
         `SELECT ${MESSAGE_COLUMNS} FROM message m WHERE ${window} ${before} ORDER BY m.id DESC LIMIT ?`,
         [...base, ...(opts.before ? [opts.before] : []), limit + 1],
       );
