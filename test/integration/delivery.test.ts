@@ -109,12 +109,18 @@ test('D13a: a lower id committing after a sync read, whose push then fails, is n
 
 test('D3: the same clientMsgId sent three times (twice at once) stores one message and returns the same id', async () => {
   const [a, b] = await pair();
+  const dev = device(s.url, s.wsUrl, b); // online, so every repeat re-enqueues a real delivery job
+  await waitOnline(s.url, b);
   const before = await countMessages();
   const [x, y] = await Promise.all([send(s.url, a, { userId: b.id }, 'once', 'dup-1'), send(s.url, a, { userId: b.id }, 'once', 'dup-1')]);
   const z = await send(s.url, a, { userId: b.id }, 'once', 'dup-1');
   assert.equal(x.id, y.id);
   assert.equal(x.id, z.id);
   assert.equal(await countMessages(), before + 1);
+  await dev.sub.waitFor(1);
+  await sleep(300);
+  assert.ok(dev.pushed().every((m) => m.id === x.id));
+  await dev.client.dispose();
 });
 
 test('D1: bad sends are errors with codes and store nothing', async () => {
