@@ -11,11 +11,13 @@ import { print } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
 import {
   AcknowledgeDocument, AcknowledgeSyncDocument, HistoryDocument, MeDocument, MessagesDocument,
-  type MessageFieldsFragment, NotificationsDocument, type NotificationsSubscription, SendMessageDocument, SyncDocument,
+  type MessageFieldsFragment, NotificationsDocument, type NotificationsSubscription, ReadReceiptsDocument,
+  type ReadReceiptsSubscription, SendMessageDocument, SyncDocument,
 } from './generated';
 
 export type ChatMessage = MessageFieldsFragment;
 export type Notification = NotificationsSubscription['notifications'];
+export type ReadReceipt = ReadReceiptsSubscription['readReceipts'];
 export type Peer = { userId: string } | { groupId: string };
 
 export interface ImClientOptions {
@@ -26,6 +28,8 @@ export interface ImClientOptions {
   /** Each message exactly once, in seq order per conversation (your own sends included). */
   onMessage(message: ChatMessage): void;
   onNotification?(notification: Notification): void;
+  /** Best effort (D16): a missed one is not replayed; read conversations.peerLastRead after a reconnect. */
+  onReadReceipt?(receipt: ReadReceipt): void;
   onError?(error: unknown): void;
   /** A WebSocket class where there is no global one (Node 20: the `ws` package). */
   webSocketImpl?: unknown;
@@ -38,16 +42,17 @@ export interface ImClientOptions {
 }
 
 export class ImError extends Error {
-  constructor(message: string, readonly code?: string) {
-    super(message);
-  }
+  constructor(message: string, readonly code?: string) { super(message); } // code: the server's extensions.code
 }
 
 interface Conversation { last: number; pending: Map<number, ChatMessage>; timer?: ReturnType<typeof setTimeout>; filling: boolean }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const printed = new WeakMap<object, string>();
-const text = (doc: TypedDocumentNode<any, any>) => printed.get(doc) ?? (printed.set(doc, print(doc)), printed.get(doc)!);
+const printed = new WeakMap<object, string>(); // print each generated document once
+function text(doc: TypedDocumentNode<any, any>): string {
+  if (!printed.has(doc)) printed.set(doc, print(doc));
+  return printed.get(doc)!;
+}
 // A network failure (fetch throws TypeError) or the server's "stored but not queued" answer: safe to repeat.
 const transient = (e: unknown) => e instanceof TypeError || (e instanceof ImError && e.code === 'UNAVAILABLE');
 
@@ -81,12 +86,17 @@ export class ImClient {
       retryAttempts: Number.POSITIVE_INFINITY,
       shouldRetry: () => !this.stopped,
       retryWait: (n) => sleep(Math.min(200 * 2 ** n, 5000) * (0.5 + Math.random() / 2)),
-      // D14 after a reconnect: pushes sent while the socket was gone were offline outcomes; only sync returns them.
-      on: { connected: () => void (++this.connects > 1 && this.resync().catch((e) => this.report(e))) },
+      on: {
+        // D14 after a reconnect: pushes sent while the socket was gone were offline outcomes; only sync returns them.
+        connected: () => {
+          if (++this.connects > 1) this.resync().catch(this.report);
+        },
+      },
     });
     this.unsubscribe.push(this.subscribe(MessagesDocument, (d) => this.onPush(d.messages)));
-    const onNotification = this.o.onNotification;
+    const { onNotification, onReadReceipt } = this.o;
     if (onNotification) this.unsubscribe.push(this.subscribe(NotificationsDocument, (d) => onNotification(d.notifications)));
+    if (onReadReceipt) this.unsubscribe.push(this.subscribe(ReadReceiptsDocument, (d) => onReadReceipt(d.readReceipts)));
     await this.resync();
   }
 
@@ -143,7 +153,7 @@ export class ImClient {
     if (!ids.length) return;
     if (this.acks.length) this.ackTimer = setTimeout(() => void this.flushAcks(), 0);
     // A lost acknowledge is not retried: the push is recorded as failed and the next sync returns it (deduped).
-    await this.request(AcknowledgeDocument, { messageIds: ids }).catch((e) => this.report(e));
+    await this.request(AcknowledgeDocument, { messageIds: ids }).catch(this.report);
   }
 
   /** One sync run at a time; a reconnect during a run asks for one more pass. */
@@ -177,14 +187,10 @@ export class ImClient {
       // An empty page still needs its ack (it clears the fence); the server clamps upTo to what it read (D13d).
       const upTo = sync.messages.at(-1)?.id ?? '1';
       const { acknowledgeSync } = await this.retry(() => this.request(AcknowledgeSyncDocument, { upTo, syncToken: sync.syncToken }));
-      if (acknowledgeSync.accepted) {
-        if (!sync.hasMore) return;
-        wait = 50;
-        continue;
-      }
+      if (acknowledgeSync.accepted && !sync.hasMore) return;
+      if (acknowledgeSync.accepted) wait = 50;
       // Refused until the messages subscription is live on the server, or after a failure since the read.
-      await sleep(wait);
-      wait = Math.min(wait * 2, 1000);
+      else await sleep((wait = Math.min(wait * 2, 1000)));
     }
   }
 
@@ -214,7 +220,7 @@ export class ImClient {
     // A jump usually means the missing seq's push is still on its way (our own send returns first);
     // a lost job (D11) is rare, so history is asked only if the gap outlives gapWaitMs.
     if (c.pending.size && !c.timer && !c.filling && !this.stopped) {
-      c.timer = setTimeout(() => void this.fill(key, c).catch((e) => this.report(e)), this.o.gapWaitMs ?? 200);
+      c.timer = setTimeout(() => void this.fill(key, c).catch(this.report), this.o.gapWaitMs ?? 200);
     }
   }
 
@@ -266,7 +272,5 @@ export class ImClient {
     return body.data;
   }
 
-  private report(e: unknown): void {
-    this.o.onError?.(e);
-  }
+  private readonly report = (e: unknown): void => this.o.onError?.(e);
 }

@@ -19,6 +19,11 @@ export interface Page {
 }
 
 const isDuplicate = (e: unknown) => /ER_DUP_ENTRY|Duplicate entry/.test(String((e as { code?: string }).code ?? e));
+// 1213 ER_LOCK_DEADLOCK (the first message of a new direct conversation sent from both sides at once).
+const isDeadlock = (e: unknown) => {
+  const x = e as { errno?: number; code?: string; message?: string };
+  return x?.errno === 1213 || /ER_LOCK_DEADLOCK|Deadlock found/.test(`${x?.code ?? ''} ${x?.message ?? ''}`);
+};
 
 /**
  * Stores messages (D1-D4) and reads history. The engine delivers them; this
@@ -80,8 +85,20 @@ export class MessageService {
     return rows.length ? toMessageRow(rows[0]) : null;
   }
 
+  /** D2 with a bounded retry when MariaDB picks this transaction as a deadlock victim (it rolled back; nothing is stored). */
+  private async store(senderId: string, input: SendInput): Promise<MessageRow> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.storeOnce(senderId, input);
+      } catch (e) {
+        if (attempt >= 4 || !isDeadlock(e)) throw e;
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+      }
+    }
+  }
+
   /** D2: one transaction, conversation row locked, seq = head + 1, sender's lastRead moved. */
-  private store(senderId: string, input: SendInput): Promise<MessageRow> {
+  private storeOnce(senderId: string, input: SendInput): Promise<MessageRow> {
     return this.em().transactional(async (tx) => {
       const run = (sql: string, params: unknown[]) => tx.getConnection().execute(sql, params, 'all', tx.getTransactionContext());
       const now = new Date();
@@ -89,19 +106,24 @@ export class MessageService {
       let head: number;
       if (input.to.userId) {
         const key = directKey(senderId, input.to.userId);
-        const ins = await run(
-          `INSERT IGNORE INTO conversation (kind, direct_key, last_activity_at) VALUES (?, ?, ?)`,
-          [ConversationKind.DIRECT, key, now],
-        );
-        const [conv] = await run(`SELECT id, head_seq FROM conversation WHERE direct_key = ? FOR UPDATE`, [key]);
+        // Lock an existing row straight away: INSERT IGNORE on an existing key takes a shared lock,
+        // and two senders holding it both waiting for FOR UPDATE is a deadlock (1213).
+        let [conv] = await run(`SELECT id, head_seq FROM conversation WHERE direct_key = ? FOR UPDATE`, [key]);
+        if (!conv) {
+          const ins = await run(
+            `INSERT IGNORE INTO conversation (kind, direct_key, last_activity_at) VALUES (?, ?, ?)`,
+            [ConversationKind.DIRECT, key, now],
+          );
+          [conv] = await run(`SELECT id, head_seq FROM conversation WHERE direct_key = ? FOR UPDATE`, [key]);
+          if ((ins as unknown as { affectedRows: number }).affectedRows === 1) {
+            await run(
+              `INSERT IGNORE INTO conversation_member (conversation_id, user_id, peer_id, active, joined_at) VALUES (?, ?, ?, 1, ?), (?, ?, ?, 1, ?)`,
+              [String(conv.id), senderId, input.to.userId, now, String(conv.id), input.to.userId, senderId, now],
+            );
+          }
+        }
         conversationId = String(conv.id);
         head = Number(conv.head_seq);
-        if ((ins as unknown as { affectedRows: number }).affectedRows === 1) {
-          await run(
-            `INSERT IGNORE INTO conversation_member (conversation_id, user_id, peer_id, active, joined_at) VALUES (?, ?, ?, 1, ?), (?, ?, ?, 1, ?)`,
-            [conversationId, senderId, input.to.userId, now, conversationId, input.to.userId, senderId, now],
-          );
-        }
       } else {
         const [conv] = await run(`SELECT id, head_seq FROM conversation WHERE id = ? AND kind = ? FOR UPDATE`, [input.to.groupId, ConversationKind.GROUP]);
         if (!conv) throw notFound('group');

@@ -2,9 +2,9 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
 import WebSocket from 'ws';
-import { type ChatMessage, ImClient } from '../../client/im-client';
+import { type ChatMessage, ImClient, type ReadReceipt } from '../../client/im-client';
 import { device, makeFriends, send, syncAll, waitOnline } from '../support/chat';
-import { registerUser, sleep, startServer, type TestServer, type TestUser } from '../support/harness';
+import { ok, registerUser, sleep, startServer, type TestServer, type TestUser } from '../support/harness';
 
 // The typed example client of D14 (client/im-client.ts) against a real server.
 
@@ -27,6 +27,7 @@ async function pair(): Promise<[TestUser, TestUser]> {
 function open(user: TestUser, extra: { gapWaitMs?: number } = {}) {
   const got: ChatMessage[] = [];
   const errors: unknown[] = [];
+  const receipts: ReadReceipt[] = [];
   const sockets: WebSocket[] = [];
   class TrackedWebSocket extends WebSocket {
     constructor(address: string, protocols?: string | string[]) {
@@ -40,10 +41,11 @@ function open(user: TestUser, extra: { gapWaitMs?: number } = {}) {
     getToken: () => user.token,
     onMessage: (m) => got.push(m),
     onError: (e) => errors.push(e),
+    onReadReceipt: (r) => receipts.push(r),
     webSocketImpl: TrackedWebSocket,
     ...extra,
   });
-  return { user, client, got, errors, sockets };
+  return { user, client, got, errors, receipts, sockets };
 }
 type Opened = ReturnType<typeof open>;
 
@@ -72,26 +74,14 @@ function spyFetch(fail?: (op: string) => boolean) {
 
 const seqRange = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
-/**
- * Both sides send n messages with small random pauses. Their sendMessage calls never overlap:
- * the server deadlocks (MariaDB 1213, answered INTERNAL_SERVER_ERROR) on concurrent sends into one
- * direct conversation, because store() takes INSERT IGNORE's shared lock on the existing
- * conversation row and then asks FOR UPDATE. That is a server bug, reported; drop `serial` once it
- * is fixed. Pushes, acknowledges, syncs and history calls still run concurrently with the sends.
- */
+/** Both sides send n messages with small random pauses, concurrently into one conversation. */
 async function converse(a: Opened, b: Opened, n: number, midway: () => void) {
   const sent = new Map<string, ChatMessage[]>([[a.user.id, []], [b.user.id, []]]);
-  let turn: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const r = turn.then(fn);
-    turn = r.catch(() => undefined);
-    return r;
-  };
   const talk = async (from: Opened, to: Opened, atHalf?: () => void) => {
     for (let i = 0; i < n; i++) {
       await sleep(Math.floor(Math.random() * 25));
       // The return of sendMessage is the sender's receipt (D4): these are the ids that must arrive.
-      sent.get(from.user.id)!.push(await serial(() => from.client.send({ userId: to.user.id }, `${from.user.account} #${i}`)));
+      sent.get(from.user.id)!.push(await from.client.send({ userId: to.user.id }, `${from.user.account} #${i}`));
       if (i === n / 2) atHalf?.();
     }
   };
@@ -183,9 +173,17 @@ async function lostAnswer(t: TestContext, receiverOnline: boolean) {
   assert.deepEqual(f.got.map((x) => x.id), [m.id, again.id]);
 }
 
-test('D3/D14: send repeats a lost answer with the same clientMsgId and the server stores one message', (t) => lostAnswer(t, false));
+test('D3/D14: send repeats a lost answer with the same clientMsgId; one message is stored (receiver offline)', (t) => lostAnswer(t, false));
+test('D3/D14: the same with the receiver online (the repeat re-enqueues its delivery jobs)', (t) => lostAnswer(t, true));
 
-// A server bug, not the client's: a repeat whose receiver is online fails UNAVAILABLE every time,
-// because byClientId's row carries a numeric id and encodeDelivery's u64 wants a string
-// (Long.fromString: "str.indexOf is not a function"). Reported; the todo turns green once fixed.
-test('D3: the same with the receiver online', { todo: 'server: repeat enqueue fails on a numeric message id' }, (t) => lostAnswer(t, true));
+test('D14/D16: the readReceipts subscription tells the author that the peer read up to a message', async (t) => {
+  const [gina, hal] = await pair();
+  const g = open(gina);
+  t.after(() => g.client.stop());
+  await g.client.start();
+  await waitOnline(s.url, gina);
+  const m = await g.client.send({ userId: hal.id }, 'did you read this?');
+  await ok(s.url, 'mutation($w: ConversationInput!, $u: ID!) { markRead(with: $w, upTo: $u) { lastRead } }', { w: { userId: gina.id }, u: m.id }, hal.token);
+  await until('gina gets the receipt', () => g.receipts.length > 0, 10_000);
+  assert.deepEqual(g.receipts[0], { reader: { id: hal.id }, peerId: gina.id, groupId: null, lastRead: m.id });
+});
