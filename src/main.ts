@@ -6,6 +6,7 @@ import express from 'express';
 import { TokenSigner } from './auth/tokens';
 import { type Config, ConfigError, loadConfig } from './config';
 import { createOrm, ensureDatabase, migrate } from './db/orm';
+import { SqlPool } from './db/pool';
 import { createDelivery } from './delivery';
 import { createLogger, type Logger } from './logger';
 import { createRedisPubSub } from './pubsub';
@@ -83,9 +84,11 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const em = () => orm.em.fork();
 
     const auth = new AuthService(em, new TokenSigner(config.jwt.secret, config.jwt.accessTtlS), redis, keys, config, pubSub);
+    const pool = new SqlPool(config.database);
+    disposers.push(['sql-pool', () => pool.end()]);
     const delivery = await createDelivery({
       config, log, keys, nodeId: randomUUID(),
-      sql: () => orm.em.getConnection(),
+      sql: () => pool,
       publisher: redis,
       groupMembers: (groupId) => services.groups.memberIds(groupId),
       syncSecret: createHash('sha256').update(`sync-token:${config.jwt.secret}`).digest(),
@@ -100,7 +103,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const groups = new GroupService(em, notifications, friends, cache, keys, config);
     const services: Services = {
       auth, users, presence, engine, friends, notifications, groups, userCache,
-      messages: new MessageService(em, engine, (from, to) => services.friends.canMessage(from, to)),
+      messages: new MessageService(em, pool, engine, (from, to) => services.friends.canMessage(from, to)),
       reads: new ReadService(em, pubSub),
       conversations: new ConversationService(em),
     };

@@ -1,13 +1,13 @@
 import type { Cursor, SyncTokenFields } from './rules';
 
-/** The little the store needs from a SQL connection (MikroORM's Connection satisfies it). */
+/** The little the store needs from a SQL connection (the mariadb pool and MikroORM's Connection both fit). */
 export interface Sql {
   execute(sql: string, params?: unknown[], method?: 'all' | 'get' | 'run'): Promise<any>;
 }
 
 interface CursorRow {
-  last_ack: string | bigint;
-  last_ack_err: string | bigint | null;
+  last_ack: string | bigint | number;
+  last_ack_err: string | bigint | number | null;
   version: number;
 }
 
@@ -17,6 +17,8 @@ const toCursor = (r: CursorRow): Cursor => ({
   version: Number(r.version),
 });
 
+const rows = (n: number, row: string) => Array.from({ length: n }, () => row).join(' UNION ALL ');
+
 /**
  * The per-device ack cursor in MariaDB. Each rule of src/delivery/rules/cursor.ts
  * is one conditional UPDATE, never read-modify-write (D8, D9, D7, D13). MariaDB
@@ -24,17 +26,41 @@ const toCursor = (r: CursorRow): Cursor => ({
  * each expression reads only columns not yet assigned in the statement.
  */
 export class CursorStore {
-  private pending: Array<{ userId: string; deviceId: string; m: string; done: (e?: unknown) => void }> = [];
-  private flushing = false;
+  private readonly successes: Batcher;
+  private readonly guards: Batcher;
 
-  constructor(private readonly sql: () => Sql, private readonly maxBatch = 200) {}
+  constructor(private readonly sql: () => Sql, maxBatch = 200) {
+    // D9 for many devices per statement: the rule is in the WHERE, evaluated under each row's lock.
+    this.successes = new Batcher(maxBatch, (n, params) =>
+      this.sql().execute(
+        `UPDATE device_cursor c JOIN (${rows(n, 'SELECT ? AS u, ? AS d, CAST(? AS UNSIGNED) AS m')}) v
+           ON c.user_id = v.u AND c.device_id = v.d
+         SET c.last_ack = v.m
+         WHERE c.last_ack < v.m AND (c.last_ack_err IS NULL OR v.m < c.last_ack_err)`,
+        params,
+        'run',
+      ),
+    );
+    // D7's late-commit guard for many users per statement (see offline()).
+    this.guards = new Batcher(maxBatch, (n, params) =>
+      this.sql().execute(
+        `UPDATE device_cursor c JOIN (${rows(n, 'SELECT ? AS u, CAST(? AS UNSIGNED) AS m, ? AS ex')}) v ON c.user_id = v.u
+         SET c.last_ack = v.m - 1,
+             c.last_ack_err = IF(c.last_ack_err IS NULL OR v.m < c.last_ack_err, v.m, c.last_ack_err),
+             c.version = c.version + 1
+         WHERE c.last_ack >= v.m AND FIND_IN_SET(c.device_id, v.ex) = 0`,
+        params,
+        'run',
+      ),
+    );
+  }
 
   async get(userId: string, deviceId: string): Promise<Cursor> {
-    const rows: CursorRow[] = await this.sql().execute(
+    const found: CursorRow[] = await this.sql().execute(
       'SELECT last_ack, last_ack_err, version FROM device_cursor WHERE user_id = ? AND device_id = ?',
       [userId, deviceId],
     );
-    if (rows.length) return toCursor(rows[0]);
+    if (found.length) return toCursor(found[0]);
     // A device that predates its cursor row starts fenced at the beginning: its sync returns everything.
     await this.sql().execute(
       'INSERT IGNORE INTO device_cursor (user_id, device_id, last_ack, last_ack_err, version) VALUES (?, ?, 0, 1, 1)',
@@ -67,51 +93,12 @@ export class CursorStore {
   }
 
   /**
-   * D9 for acknowledged pushes, many devices per statement: one multi-row
-   * UPDATE applies success(m) to each (user, device) row atomically (the rule
-   * is in the WHERE, evaluated under each row's lock), so concurrent pushes
-   * share one commit. A device appears once per statement; a second id for the
-   * same device waits for the next one (successes commute, so the order is free).
+   * D9 batched: concurrent acknowledged pushes share one statement and one
+   * commit. A device appears once per statement; a second id for the same
+   * device waits for the next one (successes commute, so the order is free).
    */
   successLater(userId: string, deviceId: string, m: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ userId, deviceId, m, done: (e) => (e ? reject(e) : resolve()) });
-      if (!this.flushing) {
-        this.flushing = true;
-        setImmediate(() => void this.flush());
-      }
-    });
-  }
-
-  private async flush(): Promise<void> {
-    while (this.pending.length) {
-      const batch: typeof this.pending = [];
-      const rest: typeof this.pending = [];
-      const seen = new Set<string>();
-      for (const p of this.pending) {
-        const key = `${p.userId}|${p.deviceId}`;
-        if (seen.has(key) || batch.length >= this.maxBatch) rest.push(p);
-        else {
-          seen.add(key);
-          batch.push(p);
-        }
-      }
-      this.pending = rest;
-      try {
-        await this.sql().execute(
-          `UPDATE device_cursor c JOIN (${batch.map(() => 'SELECT ? AS u, ? AS d, CAST(? AS UNSIGNED) AS m').join(' UNION ALL ')}) v
-             ON c.user_id = v.u AND c.device_id = v.d
-           SET c.last_ack = v.m
-           WHERE c.last_ack < v.m AND (c.last_ack_err IS NULL OR v.m < c.last_ack_err)`,
-          batch.flatMap((p) => [p.userId, p.deviceId, p.m]),
-          'run',
-        );
-        batch.forEach((p) => p.done());
-      } catch (e) {
-        batch.forEach((p) => p.done(e));
-      }
-    }
-    this.flushing = false;
+    return this.successes.add({ key: `${userId}|${deviceId}`, params: [userId, deviceId, m] });
   }
 
   /** D7: a subscription attaches (before it is marked present), detaches, or its presence lapsed. */
@@ -129,28 +116,14 @@ export class CursorStore {
   /**
    * D7's late-commit guard for devices that got no push of m (offline):
    * failure(m) where m <= lastAck, nothing elsewhere. Matches no row except
-   * when lastAck moved past m before m committed.
+   * when lastAck moved past m before m committed. Guards of concurrent jobs
+   * share a statement; a user appears once per statement, because a
+   * multi-table UPDATE changes a row at most once.
    */
-  async offline(m: string, target: { userIds: string[] } | { userId: string; exceptDevices: string[] }): Promise<void> {
-    const set = `UPDATE device_cursor SET
-         last_ack = ? - 1,
-         last_ack_err = IF(last_ack_err IS NULL OR ? < last_ack_err, ?, last_ack_err),
-         version = version + 1`;
-    if ('userIds' in target) {
-      if (!target.userIds.length) return;
-      await this.sql().execute(
-        `${set} WHERE user_id IN (${target.userIds.map(() => '?').join(',')}) AND last_ack >= ?`,
-        [m, m, m, ...target.userIds, m],
-        'run',
-      );
-      return;
-    }
-    const except = target.exceptDevices.length ? `AND device_id NOT IN (${target.exceptDevices.map(() => '?').join(',')})` : '';
-    await this.sql().execute(
-      `${set} WHERE user_id = ? ${except} AND last_ack >= ?`,
-      [m, m, m, target.userId, ...target.exceptDevices, m],
-      'run',
-    );
+  offline(m: string, target: { userIds: string[] } | { userId: string; exceptDevices: string[] }): Promise<void> {
+    const entries =
+      'userIds' in target ? target.userIds.map((u) => ({ u, ex: '' })) : [{ u: target.userId, ex: target.exceptDevices.join(',') }];
+    return Promise.all(entries.map((e) => this.guards.add({ key: e.u, params: [e.u, m, e.ex] }))).then(() => undefined);
   }
 
   /**
@@ -165,6 +138,50 @@ export class CursorStore {
       [complete ? null : (u + 1n).toString(), u.toString(), token.userId, token.deviceId, token.version, u.toString()],
       'run',
     );
-    return res.affectedRows === 1;
+    return Number(res.affectedRows) === 1;
+  }
+}
+
+/**
+ * Collects rows while a statement is in flight and sends them together as the
+ * next one. Rows with the same key never share a statement.
+ */
+class Batcher {
+  private pending: Array<{ key: string; params: unknown[]; done: (e?: unknown) => void }> = [];
+  private flushing = false;
+
+  constructor(private readonly max: number, private readonly run: (n: number, params: unknown[]) => Promise<unknown>) {}
+
+  add(entry: { key: string; params: unknown[] }): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ ...entry, done: (e) => (e ? reject(e) : resolve()) });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.length) {
+      const batch: typeof this.pending = [];
+      const rest: typeof this.pending = [];
+      const seen = new Set<string>();
+      for (const p of this.pending) {
+        if (seen.has(p.key) || batch.length >= this.max) rest.push(p);
+        else {
+          seen.add(p.key);
+          batch.push(p);
+        }
+      }
+      this.pending = rest;
+      try {
+        await this.run(batch.length, batch.flatMap((p) => p.params));
+        batch.forEach((p) => p.done());
+      } catch (e) {
+        batch.forEach((p) => p.done(e));
+      }
+    }
+    this.flushing = false;
   }
 }

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/mariadb';
+import type { SqlPool } from '../db/pool';
 import type { DeliveryEngine } from '../delivery/engine';
 import { MESSAGE_COLUMNS, type MessageRow, toMessageRow } from '../delivery/message-source';
 import { ConversationKind, GroupRole, MessageType } from '../entities/enums';
@@ -32,6 +33,7 @@ const isDeadlock = (e: unknown) => {
 export class MessageService {
   constructor(
     private readonly em: () => EntityManager,
+    private readonly pool: SqlPool,
     private readonly engine: DeliveryEngine,
     /** D1: throws NOT_FRIENDS / BLOCKED / NOT_FOUND unless sender may message receiver. */
     private readonly canMessage: (senderId: string, receiverId: string) => Promise<void>,
@@ -40,18 +42,25 @@ export class MessageService {
 
   async send(sender: { userId: string; deviceId: string }, input: SendInput): Promise<MessageRow> {
     this.validate(sender.userId, input);
-    const existing = await this.byClientId(sender.userId, input.clientMsgId);
-    if (existing) return this.deliver(existing, sender.deviceId); // D3
-    if (input.to.userId) await this.canMessage(sender.userId, input.to.userId);
+    if (input.to.userId) {
+      try {
+        await this.canMessage(sender.userId, input.to.userId);
+      } catch (e) {
+        // D3: a repeat of a message stored before the block still gets its receipt.
+        const stored = await this.byClientId(sender.userId, input.clientMsgId);
+        if (!stored) throw e;
+        return this.deliver(stored, sender.deviceId);
+      }
+    }
     let row: MessageRow;
     try {
       row = await this.store(sender.userId, input);
     } catch (e) {
       if (!isDuplicate(e)) throw e;
-      // A concurrent send with the same clientMsgId won the unique key (D3).
-      const won = await this.byClientId(sender.userId, input.clientMsgId);
-      if (!won) throw e;
-      row = won;
+      // D3: (sender, clientMsgId) is unique; the insert of a repeat fails and the stored row answers.
+      const stored = await this.byClientId(sender.userId, input.clientMsgId);
+      if (!stored) throw e;
+      row = stored;
     }
     return this.deliver(row, sender.deviceId);
   }
@@ -78,7 +87,7 @@ export class MessageService {
   }
 
   private async byClientId(senderId: string, clientMsgId: string): Promise<MessageRow | null> {
-    const rows: Record<string, unknown>[] = await this.em().getConnection().execute(
+    const rows: Record<string, unknown>[] = await this.pool.execute(
       `SELECT ${MESSAGE_COLUMNS} FROM message m WHERE m.sender_id = ? AND m.client_msg_id = ?`,
       [senderId, clientMsgId],
     );
@@ -99,53 +108,50 @@ export class MessageService {
 
   /** D2: one transaction, conversation row locked, seq = head + 1, sender's lastRead moved. */
   private storeOnce(senderId: string, input: SendInput): Promise<MessageRow> {
-    return this.em().transactional(async (tx) => {
-      const run = (sql: string, params: unknown[]) => tx.getConnection().execute(sql, params, 'all', tx.getTransactionContext());
+    return this.pool.transaction(async (run) => {
       const now = new Date();
-      let conversationId: string;
-      let head: number;
+      let conv: { id: unknown; head_seq: unknown; role?: unknown } | undefined;
       if (input.to.userId) {
         const key = directKey(senderId, input.to.userId);
         // Lock an existing row straight away: INSERT IGNORE on an existing key takes a shared lock,
         // and two senders holding it both waiting for FOR UPDATE is a deadlock (1213).
-        let [conv] = await run(`SELECT id, head_seq FROM conversation WHERE direct_key = ? FOR UPDATE`, [key]);
+        [conv] = await run(`SELECT id, head_seq FROM conversation WHERE direct_key = ? FOR UPDATE`, [key]);
         if (!conv) {
-          const ins = await run(
-            `INSERT IGNORE INTO conversation (kind, direct_key, last_activity_at) VALUES (?, ?, ?)`,
-            [ConversationKind.DIRECT, key, now],
-          );
+          const ins = await run(`INSERT IGNORE INTO conversation (kind, direct_key, last_activity_at) VALUES (?, ?, ?)`, [ConversationKind.DIRECT, key, now]);
           [conv] = await run(`SELECT id, head_seq FROM conversation WHERE direct_key = ? FOR UPDATE`, [key]);
-          if ((ins as unknown as { affectedRows: number }).affectedRows === 1) {
+          if (Number(ins.affectedRows) === 1) {
             await run(
               `INSERT IGNORE INTO conversation_member (conversation_id, user_id, peer_id, active, joined_at) VALUES (?, ?, ?, 1, ?), (?, ?, ?, 1, ?)`,
-              [String(conv.id), senderId, input.to.userId, now, String(conv.id), input.to.userId, senderId, now],
+              [conv!.id, senderId, input.to.userId, now, conv!.id, input.to.userId, senderId, now],
             );
           }
         }
-        conversationId = String(conv.id);
-        head = Number(conv.head_seq);
       } else {
-        const [conv] = await run(`SELECT id, head_seq FROM conversation WHERE id = ? AND kind = ? FOR UPDATE`, [input.to.groupId, ConversationKind.GROUP]);
-        if (!conv) throw notFound('group');
-        const [member] = await run(
-          `SELECT role FROM conversation_member WHERE conversation_id = ? AND user_id = ? AND active = 1`,
-          [input.to.groupId, senderId],
+        // The membership check reads under the same lock that membership changes take.
+        [conv] = await run(
+          `SELECT c.id, c.head_seq, cm.role FROM conversation c
+             LEFT JOIN conversation_member cm ON cm.conversation_id = c.id AND cm.user_id = ? AND cm.active = 1
+            WHERE c.id = ? AND c.kind = ? FOR UPDATE`,
+          [senderId, input.to.groupId, ConversationKind.GROUP],
         );
-        if (!member || member.role == null || !Object.values(GroupRole).includes(Number(member.role))) {
-          throw forbidden('you are not a member of this group');
-        }
-        conversationId = String(conv.id);
-        head = Number(conv.head_seq);
+        if (!conv) throw notFound('group');
+        if (conv.role == null || !Object.values(GroupRole).includes(Number(conv.role))) throw forbidden('you are not a member of this group');
       }
-      const seq = head + 1;
+      const conversationId = String(conv!.id);
+      const seq = Number(conv!.head_seq) + 1;
       const res = await run(
         `INSERT INTO message (conversation_id, seq, sender_id, client_msg_id, type, receiver_id, group_id, content, ext, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [conversationId, seq, senderId, input.clientMsgId, input.type, input.to.userId ?? null, input.to.groupId ?? null, input.content, input.ext ?? null, now],
       );
-      const id = String((res as unknown as { insertId: bigint | number }).insertId);
-      await run(`UPDATE conversation SET head_seq = ?, last_message_id = ?, last_activity_at = ? WHERE id = ?`, [seq, id, now, conversationId]);
-      await run(`UPDATE conversation_member SET last_read_id = ?, last_read_seq = ? WHERE conversation_id = ? AND user_id = ?`, [id, seq, conversationId, senderId]);
+      const id = String(res.insertId);
+      // The head and the sender's read cursor in one statement.
+      await run(
+        `UPDATE conversation c JOIN conversation_member cm ON cm.conversation_id = c.id AND cm.user_id = ?
+            SET c.head_seq = ?, c.last_message_id = ?, c.last_activity_at = ?, cm.last_read_id = ?, cm.last_read_seq = ?
+          WHERE c.id = ?`,
+        [senderId, seq, id, now, id, seq, conversationId],
+      );
       return {
         id,
         conversation_id: conversationId,

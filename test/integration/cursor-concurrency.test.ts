@@ -98,6 +98,18 @@ test('D9: batched successes (many devices and ids per statement) end where the p
   }
 });
 
+test('D7: batched offline guards record failure(m) only where m <= lastAck, for every guard of a user', async () => {
+  const st = store();
+  const start: Cursor = { lastAck: 50n, lastAckErr: null, version: 0 };
+  await seed('20', start);
+  await seed('21', { lastAck: 5n, lastAckErr: null, version: 0 });
+  const ms = shuffle([40n, 30n, 45n, 60n, 70n]);
+  await Promise.all([...ms.map((m) => st.offline(m.toString(), { userIds: ['20', '21'] }))]);
+  assert.deepEqual(await row('20'), ms.reduce((c, m) => correctRules.offline(c, m), start));
+  assert.deepEqual(await row('20'), { lastAck: 29n, lastAckErr: 30n, version: 3 });
+  assert.deepEqual(await row('21'), { lastAck: 5n, lastAckErr: null, version: 0 }, 'below every m: untouched');
+});
+
 test('D8: concurrent failures below lastAck pull it down to the smallest failure', async () => {
   const start: Cursor = { lastAck: 500n, lastAckErr: null, version: 0 };
   const ops: Op[] = shuffle(Array.from({ length: 100 }, (_, i) => ({ kind: 'failure' as const, m: BigInt(300 + ((i * 37) % 150)) })));

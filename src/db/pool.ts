@@ -1,0 +1,52 @@
+import { createPool, type Pool, type PoolConnection } from 'mariadb';
+import type { Config } from '../config';
+
+export type Run = (sql: string, params?: unknown[]) => Promise<any>;
+
+/**
+ * A plain mariadb pool for the delivery hot path (send, cursors, sync reads):
+ * no ORM or query builder per statement. The ORM keeps the rest. BIGINTs
+ * come back as bigint and are turned into strings by the readers
+ * (toMessageRow, the cursor store).
+ */
+export class SqlPool {
+  private readonly pool: Pool;
+
+  constructor(db: Config['database'], size = 20) {
+    this.pool = createPool({
+      host: db.host,
+      port: db.port,
+      user: db.user,
+      password: db.password,
+      database: db.name,
+      connectionLimit: size,
+      timezone: 'Z',
+      insertIdAsNumber: false,
+      bigIntAsNumber: false,
+      acquireTimeout: 5000,
+      connectTimeout: 3000,
+    });
+  }
+
+  /** The Sql shape the delivery library takes. */
+  execute = (sql: string, params: unknown[] = []): Promise<any> => this.pool.query(sql, params);
+
+  async transaction<T>(fn: (run: Run) => Promise<T>): Promise<T> {
+    const conn: PoolConnection = await this.pool.getConnection();
+    try {
+      await conn.beginTransaction();
+      const out = await fn((sql, params = []) => conn.query(sql, params));
+      await conn.commit();
+      return out;
+    } catch (e) {
+      await conn.rollback().catch(() => undefined);
+      throw e;
+    } finally {
+      await conn.release();
+    }
+  }
+
+  end(): Promise<void> {
+    return this.pool.end();
+  }
+}
