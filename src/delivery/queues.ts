@@ -27,10 +27,38 @@ export function createQueues(o: QueueOptions) {
     stallInterval: o.stallIntervalMs,
     activateDelayedJobs: false,
   });
-  return {
+  const queues = {
     delivery: new Queue<Encoded>('delivery', settings()),
     fanout: new Queue<Encoded>('fanout', settings()),
   };
+  reloadScriptsOnReconnect(queues.delivery);
+  reloadScriptsOnReconnect(queues.fanout);
+  return queues;
+}
+
+// bee-queue's script loader (not in its typings): SCRIPT EXISTS, then SCRIPT LOAD what is missing.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const lua = require('bee-queue/lib/lua') as { buildCache(client: unknown): Promise<unknown> };
+
+/**
+ * bee-queue loads its Lua scripts into Redis once, when it connects, and from then
+ * on only calls EVALSHA. A Redis restart (or failover, or SCRIPT FLUSH) forgets them,
+ * and every enqueue and stall check would fail with NOSCRIPT until this process
+ * restarts (D11: sends answer UNAVAILABLE forever). Load them again whenever the
+ * queue's command connection is ready again, and whenever a NOSCRIPT is reported.
+ */
+function reloadScriptsOnReconnect(q: Queue<Encoded>): void {
+  void q.ready().then(
+    () => {
+      const client = (q as unknown as { client: NodeJS.EventEmitter }).client;
+      const reload = () => void lua.buildCache(client).catch((err: unknown) => q.emit('error', err as Error));
+      client.on('ready', reload);
+      q.on('error', (err: Error & { code?: string }) => {
+        if (err?.code === 'NOSCRIPT' || /NOSCRIPT/.test(String(err?.message))) reload();
+      });
+    },
+    () => undefined,
+  );
 }
 
 export type Queues = ReturnType<typeof createQueues>;

@@ -11,11 +11,24 @@ import { parseId, parseIds } from '../schema/ids';
 import { ConversationInput, SendMessageInput } from '../schema/inputs/message.input';
 import { AckState, MessagePage, SyncBatch } from '../schema/types/delivery.type';
 
-const ackState = (accepted: boolean, c: Cursor): AckState => ({
-  accepted,
-  lastAck: c.lastAck.toString(),
-  lastAckErr: c.lastAckErr === null ? null : c.lastAckErr.toString(),
-});
+/** The cursor is read at most once, and only when a client asks for it. */
+function ackState(accepted: boolean, read: () => Promise<Cursor>): AckState {
+  let cursor: Promise<Cursor> | undefined;
+  return Object.assign(new AckState(), { accepted, cursor: () => (cursor ??= read()) });
+}
+
+@Resolver(() => AckState)
+export class AckStateResolver {
+  @FieldResolver(() => ID, { nullable: true })
+  async lastAck(@Root() s: AckState): Promise<string> {
+    return (await s.cursor()).lastAck.toString();
+  }
+
+  @FieldResolver(() => ID, { nullable: true })
+  async lastAckErr(@Root() s: AckState): Promise<string | null> {
+    return (await s.cursor()).lastAckErr?.toString() ?? null;
+  }
+}
 
 function conversation(input: ConversationInput): { userId?: string; groupId?: string } {
   if (!input.userId === !input.groupId) throw badInput('exactly one of userId and groupId');
@@ -38,7 +51,7 @@ export class MessageResolver {
     const auth = requireAuth(ctx);
     if (messageIds.length > 500) throw badInput('at most 500 ids per acknowledge');
     await ctx.services.engine.acknowledge(auth.userId, auth.deviceId, parseIds(messageIds, 'messageIds'));
-    return ackState(true, await ctx.services.engine.cursor(auth.userId, auth.deviceId));
+    return ackState(true, () => ctx.services.engine.cursor(auth.userId, auth.deviceId));
   }
 
   @Authorized()
@@ -46,7 +59,7 @@ export class MessageResolver {
   async acknowledgeSync(@Arg('upTo', () => ID) upTo: string, @Arg('syncToken', () => String) syncToken: string, @C() ctx: Ctx): Promise<AckState> {
     const auth = requireAuth(ctx);
     const r = await ctx.services.engine.syncAck(auth.userId, auth.deviceId, BigInt(parseId(upTo, 'upTo')), syncToken);
-    return ackState(r.accepted, r.cursor);
+    return ackState(r.accepted, async () => r.cursor);
   }
 
   @Authorized()

@@ -1,4 +1,5 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Field, ObjectType } from 'type-graphql';
+import type { Cursor } from '../../delivery/rules';
 import { Message } from '../../entities/message.entity';
 
 @ObjectType()
@@ -27,9 +28,6 @@ export class AckState {
   @Field(() => Boolean, { description: 'False when acknowledgeSync found its syncToken stale: call sync again (duplicates are fine, ids dedupe).' })
   accepted!: boolean;
 
-  @Field(() => ID, { nullable: true })
-  lastAck!: string | null;
-
-  @Field(() => ID, { nullable: true })
-  lastAckErr!: string | null;
+  /** The device's cursor, read only if a client selects lastAck or lastAckErr (see AckStateResolver). */
+  cursor!: () => Promise<Cursor>;
 }
