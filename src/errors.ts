@@ -1,6 +1,6 @@
 /**
  * One error type with codes. Services throw AppError; the GraphQL layer maps
- * it once (src/schema/format-error.ts) to a GraphQLError with extensions.code.
+ * it once (src/server/format-error.ts) to a GraphQLError with extensions.code.
  */
 export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',

@@ -69,20 +69,30 @@ export class MessageSource {
   /**
    * D12: the device's messages with id > after, oldest first, from every
    * conversation the user belongs to or belonged to, inside each membership's
-   * window (visible_from, visible_to]. One range scan on message
-   * (conversation_id, id) per conversation; no OFFSET.
+   * window (visible_from, visible_to]. One ordered range scan on message
+   * (conversation_id, id) per conversation, each stopping after `limit` rows,
+   * merged by id: no OFFSET, no sort of everything above the cursor.
    */
   async visibleAfter(userId: string, after: bigint, limit: number): Promise<MessageRow[]> {
+    const members: Array<{ conversation_id: unknown; visible_from: unknown; visible_to: unknown }> = await this.sql().execute(
+      'SELECT conversation_id, visible_from, visible_to FROM conversation_member WHERE user_id = ? AND (visible_to IS NULL OR visible_to > ?)',
+      [userId, after.toString()],
+    );
+    if (!members.length) return [];
+    const parts: string[] = [];
+    const params: unknown[] = [];
+    for (const m of members) {
+      const from = BigInt(String(m.visible_from));
+      parts.push(
+        `(SELECT ${MESSAGE_COLUMNS} FROM message m WHERE m.conversation_id = ? AND m.id > ?${m.visible_to === null ? '' : ' AND m.id <= ?'} ORDER BY m.id LIMIT ?)`,
+      );
+      params.push(String(m.conversation_id), (from > after ? from : after).toString());
+      if (m.visible_to !== null) params.push(String(m.visible_to));
+      params.push(limit);
+    }
     const rows: Record<string, unknown>[] = await this.sql().execute(
-      `SELECT ${MESSAGE_COLUMNS}
-         FROM conversation_member cm
-         JOIN message m ON m.conversation_id = cm.conversation_id
-          AND m.id > GREATEST(?, cm.visible_from)
-          AND (cm.visible_to IS NULL OR m.id <= cm.visible_to)
-        WHERE cm.user_id = ? AND (cm.visible_to IS NULL OR cm.visible_to > ?)
-        ORDER BY m.id
-        LIMIT ?`,
-      [after.toString(), userId, after.toString(), limit],
+      `SELECT * FROM (${parts.join(' UNION ALL ')}) u ORDER BY u.id LIMIT ?`,
+      [...params, limit],
     );
     return rows.map(toMessageRow);
   }

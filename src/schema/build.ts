@@ -4,7 +4,6 @@ import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema as build } from 'type-graphql';
 import { resolvers } from '../resolvers';
 import { authChecker } from './auth-checker';
-import { mapErrors } from './error-mapper';
 
 /** Builds the executable schema; pure (no I/O), so the CLI can print it too. */
 export function buildSchema(pubSub: AppPubSub): Promise<GraphQLSchema> {
@@ -13,7 +12,6 @@ export function buildSchema(pubSub: AppPubSub): Promise<GraphQLSchema> {
     pubSub,
     authChecker,
     authMode: 'error',
-    globalMiddlewares: [mapErrors],
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
     validate: { forbidUnknownValues: false, stopAtFirstError: false },
     emitSchemaFile: false,

@@ -1,18 +1,15 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
-import { AppError, ErrorCode } from '../errors';
+import { AppError, ErrorCode, isUnavailable } from '../errors';
 
 /**
- * The last line of error mapping, at both transports. The schema's error
- * middleware maps AppErrors thrown by resolvers, but type-graphql runs the auth
- * checker before any global middleware, so UNAUTHENTICATED/FORBIDDEN from
- * @Authorized arrive here unmapped; and Apollo relabels every validation error
- * GRAPHQL_VALIDATION_FAILED (and parse errors GRAPHQL_PARSE_FAILED), hiding a
- * limit rule's LIMIT_EXCEEDED. This restores the real code. type-graphql's
- * ArgumentValidationError is a GraphQLError already, so it also passes the
- * middleware unmapped: its message says nothing and its extensions echo the
- * whole argument object (a password included); it becomes "invalid input: ..."
- * with the constraint messages only.
+ * The one place where errors get their client-facing code, at both
+ * transports (Apollo's formatError and graphql-ws onNext). Services throw
+ * AppError; the auth checker's errors, limit rule rejections (which Apollo
+ * relabels GRAPHQL_VALIDATION_FAILED), the parser's token limit and outages of
+ * MariaDB or Redis are recognised here too. type-graphql's
+ * ArgumentValidationError echoes the whole argument object (a password
+ * included); it becomes "invalid input: ..." with the constraint messages only.
  */
 export function codeFor(error: unknown, formattedCode: unknown): string | undefined {
   for (let e: unknown = error, hops = 0; e && hops < 5; e = (e as { originalError?: unknown }).originalError, hops++) {
@@ -62,6 +59,15 @@ export function formatForClient(
       ...formatted,
       message: problems.length ? `invalid input: ${problems.join('; ')}` : 'invalid input',
       extensions: { ...rest, code: ErrorCode.BAD_USER_INPUT, problems },
+    };
+  }
+  // A database or Redis outage is not a bug: the client should retry (a send with the same clientMsgId).
+  if (!chain(error).some((e) => e instanceof AppError) && chain(error).some(isUnavailable)) {
+    return {
+      message: 'the service is briefly unavailable (database or Redis unreachable); try again, with the same clientMsgId for a send',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ErrorCode.UNAVAILABLE },
     };
   }
   const code = codeFor(error, formatted.extensions?.code) ?? opts.fallbackCode;
