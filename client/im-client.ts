@@ -235,12 +235,16 @@ export class ImClient {
       while (c.pending.size && !c.pending.has(c.last + 1) && after < target - 1 && !this.stopped) {
         const vars = { with: peer, afterSeq: after, limit: Math.min(200, target - 1 - after) };
         const { history } = await this.retry(() => this.request(HistoryDocument, vars));
+        // Nothing came back: try again later (the timer re-arms); never skip on silence.
+        if (!history.messages.length) break;
+        // Seqs commit in order, so seqs below the first one history returns, which it did not
+        // return, are outside my membership window (I joined later): never mine to see.
+        const first = Math.min(...history.messages.map((m) => m.seq));
+        if (first > c.last + 1 && first - 1 > c.last) c.last = first - 1;
         history.messages.forEach((m) => this.ingest(m));
-        if (!history.messages.length || !history.hasMore) break;
+        if (!history.hasMore) break;
         after = Math.max(after, ...history.messages.map((m) => m.seq));
       }
-      // Seqs history does not return are outside my membership window (joined later): never mine to see.
-      if (c.pending.size && !c.pending.has(c.last + 1)) c.last = Math.min(...c.pending.keys()) - 1;
     } finally {
       c.filling = false;
       this.release(key, c); // after a failed fill this re-arms the timer: the gap is tried again
