@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createSecretKey, type KeyObject, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { unauthenticated } from '../errors';
 
@@ -16,7 +16,12 @@ const ISSUER = 'im-server';
 
 /** Access tokens: JWT, HS256 pinned both ways, short-lived. */
 export class TokenSigner {
-  constructor(private readonly secret: string, private readonly ttlS: number) {}
+  // Made once: jsonwebtoken would otherwise turn the string into a key on every call.
+  private readonly secret: KeyObject;
+
+  constructor(secret: string, private readonly ttlS: number) {
+    this.secret = createSecretKey(Buffer.from(secret, 'utf8'));
+  }
 
   sign(sub: { userId: string; sessionId: string; deviceId: string }): { token: string; expiresAt: Date } {
     const now = Math.floor(Date.now() / 1000);

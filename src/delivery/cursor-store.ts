@@ -17,6 +17,12 @@ const toCursor = (r: CursorRow): Cursor => ({
   version: Number(r.version),
 });
 
+/** MariaDB 1213: the statement was rolled back as a deadlock victim and may simply run again. */
+export const isDeadlock = (e: unknown): boolean => {
+  const x = e as { errno?: number; code?: string; message?: string } | undefined;
+  return x?.errno === 1213 || /ER_LOCK_DEADLOCK|Deadlock found/.test(`${x?.code ?? ''} ${x?.message ?? ''}`);
+};
+
 const rows = (n: number, row: string) => Array.from({ length: n }, () => row).join(' UNION ALL ');
 
 /**
@@ -175,11 +181,21 @@ class Batcher {
         }
       }
       this.pending = rest;
-      try {
-        await this.run(batch.length, batch.flatMap((p) => p.params));
-        batch.forEach((p) => p.done());
-      } catch (e) {
-        batch.forEach((p) => p.done(e));
+      // Rows are sorted so concurrent statements lock in one order; a deadlock is retried.
+      batch.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.run(batch.length, batch.flatMap((p) => p.params));
+          batch.forEach((p) => p.done());
+          break;
+        } catch (e) {
+          if (attempt < 5 && isDeadlock(e)) {
+            await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+            continue;
+          }
+          batch.forEach((p) => p.done(e));
+          break;
+        }
       }
     }
     this.flushing = false;

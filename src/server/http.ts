@@ -33,6 +33,8 @@ export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> 
     schema: d.schema,
     introspection: config.graphql.introspection,
     csrfPrevention: true,
+    // main.ts owns SIGTERM/SIGINT and stops everything in order.
+    stopOnTerminationSignals: false,
     allowBatchedHttpRequests: false,
     validationRules: limitRules(config.limits),
     parseOptions: { maxTokens: config.limits.tokens },

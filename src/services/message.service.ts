@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/mariadb';
 import type { SqlPool } from '../db/pool';
+import { isDeadlock } from '../delivery/cursor-store';
 import type { DeliveryEngine } from '../delivery/engine';
 import { MESSAGE_COLUMNS, type MessageRow, toMessageRow } from '../delivery/message-source';
 import { ConversationKind, GroupRole, MessageType } from '../entities/enums';
@@ -20,11 +21,8 @@ export interface Page {
 }
 
 const isDuplicate = (e: unknown) => /ER_DUP_ENTRY|Duplicate entry/.test(String((e as { code?: string }).code ?? e));
-// 1213 ER_LOCK_DEADLOCK (the first message of a new direct conversation sent from both sides at once).
-const isDeadlock = (e: unknown) => {
-  const x = e as { errno?: number; code?: string; message?: string };
-  return x?.errno === 1213 || /ER_LOCK_DEADLOCK|Deadlock found/.test(`${x?.code ?? ''} ${x?.message ?? ''}`);
-};
+
+class NoConversationYet extends Error {}
 
 /**
  * Stores messages (D1-D4) and reads history. The engine delivers them; this
@@ -100,10 +98,27 @@ export class MessageService {
       try {
         return await this.storeOnce(senderId, input);
       } catch (e) {
+        if (e instanceof NoConversationYet && attempt < 4) {
+          await this.createDirect(senderId, input.to.userId!);
+          continue;
+        }
         if (attempt >= 4 || !isDeadlock(e)) throw e;
         await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
       }
     }
+  }
+
+  /** A one-to-one conversation and both member rows (idempotent; no locking read, so no gap locks). */
+  private createDirect(a: string, b: string): Promise<void> {
+    const now = new Date();
+    return this.pool.transaction(async (run) => {
+      await run(`INSERT IGNORE INTO conversation (kind, direct_key, last_activity_at) VALUES (?, ?, ?)`, [ConversationKind.DIRECT, directKey(a, b), now]);
+      const [conv] = await run(`SELECT id FROM conversation WHERE direct_key = ?`, [directKey(a, b)]);
+      await run(
+        `INSERT IGNORE INTO conversation_member (conversation_id, user_id, peer_id, active, joined_at) VALUES (?, ?, ?, 1, ?), (?, ?, ?, 1, ?)`,
+        [conv.id, a, b, now, conv.id, b, a, now],
+      );
+    });
   }
 
   /** D2: one transaction, conversation row locked, seq = head + 1, sender's lastRead moved. */
@@ -112,20 +127,10 @@ export class MessageService {
       const now = new Date();
       let conv: { id: unknown; head_seq: unknown; role?: unknown } | undefined;
       if (input.to.userId) {
-        const key = directKey(senderId, input.to.userId);
-        // Lock an existing row straight away: INSERT IGNORE on an existing key takes a shared lock,
-        // and two senders holding it both waiting for FOR UPDATE is a deadlock (1213).
-        [conv] = await run(`SELECT id, head_seq FROM conversation WHERE direct_key = ? FOR UPDATE`, [key]);
-        if (!conv) {
-          const ins = await run(`INSERT IGNORE INTO conversation (kind, direct_key, last_activity_at) VALUES (?, ?, ?)`, [ConversationKind.DIRECT, key, now]);
-          [conv] = await run(`SELECT id, head_seq FROM conversation WHERE direct_key = ? FOR UPDATE`, [key]);
-          if (Number(ins.affectedRows) === 1) {
-            await run(
-              `INSERT IGNORE INTO conversation_member (conversation_id, user_id, peer_id, active, joined_at) VALUES (?, ?, ?, 1, ?), (?, ?, ?, 1, ?)`,
-              [conv!.id, senderId, input.to.userId, now, conv!.id, input.to.userId, senderId, now],
-            );
-          }
-        }
+        [conv] = await run(`SELECT id, head_seq FROM conversation WHERE direct_key = ? FOR UPDATE`, [directKey(senderId, input.to.userId)]);
+        // The first message creates the conversation outside this transaction and comes back:
+        // a locking read of a missing key takes gap locks that deadlock concurrent first messages.
+        if (!conv) throw new NoConversationYet();
       } else {
         // The membership check reads under the same lock that membership changes take.
         [conv] = await run(
@@ -146,12 +151,14 @@ export class MessageService {
       );
       const id = String(res.insertId);
       // The head and the sender's read cursor in one statement.
-      await run(
+      const moved = await run(
         `UPDATE conversation c JOIN conversation_member cm ON cm.conversation_id = c.id AND cm.user_id = ?
             SET c.head_seq = ?, c.last_message_id = ?, c.last_activity_at = ?, cm.last_read_id = ?, cm.last_read_seq = ?
           WHERE c.id = ?`,
         [senderId, seq, id, now, id, seq, conversationId],
       );
+      // Both rows change on every send; anything else would leave the head behind (rolled back).
+      if (Number(moved.affectedRows) !== 2) throw new Error(`conversation ${conversationId}: head or sender row not moved`);
       return {
         id,
         conversation_id: conversationId,
