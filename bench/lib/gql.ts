@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { now, sleep } from './util';
 
 /** What a client asks for each message (pushed or synced): what a chat UI needs to show it. */
-export const MSG = 'id seq clientMsgId content createdAt sender { id }';
+export const MSG = 'id seq clientMsgId content createdAt groupId sender { id }';
 
 export interface Account { id: string; account: string; token: string; deviceId: string }
 export type Transport = 'ws' | 'http';

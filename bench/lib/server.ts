@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import Redis from 'ioredis';
@@ -15,10 +16,15 @@ export interface Target {
   prefix?: string;
   jwtSecret?: string;
   stop(): Promise<void>;
+  /** Which main.js ran, with a fingerprint of its build (own server only). */
+  build?: string;
+  /** Errors and warnings the server logged so far (own server only). */
+  logSummary?(): { errors: number; warnings: number; first: string; file: string };
 }
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 export const OUT_DIR = path.join(ROOT, 'bench', 'out');
+export const DEFAULT_DIST = path.join(ROOT, 'dist');
 const JWT_SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 
 function freePort(): Promise<number> {
@@ -55,10 +61,11 @@ export function external(url: string): Target {
 /**
  * Starts `node dist/src/main.js` as a child on a free port with its own
  * database and Redis prefix, and a soft fd limit raised to the hard limit.
- * stop() ends it with SIGTERM (so --cpu-prof is written) and removes its
- * database and Redis keys (SCAN + DEL of its prefix only).
+ * stop() sends SIGTERM, then SIGUSR2 after 3 s (exit-hook.ts: the server's
+ * own shutdown does not finish), so --cpu-prof is written; then it removes
+ * the database and the Redis keys (SCAN + DEL of its prefix only).
  */
-export async function startServer(opts: { profile?: string; env?: Record<string, string> } = {}): Promise<Target> {
+export async function startServer(opts: { profile?: string; env?: Record<string, string>; dist?: string } = {}): Promise<Target> {
   const port = await freePort();
   const tag = `${process.pid}_${Date.now().toString(36)}`;
   const db = `im_bench_${tag}`;
@@ -76,14 +83,23 @@ export async function startServer(opts: { profile?: string; env?: Record<string,
     LOG_LEVEL: 'warn',
     ...opts.env,
   };
-  const nodeArgs: string[] = [];
+  const nodeArgs: string[] = ['-r', path.join(__dirname, 'exit-hook.js')];
+  // Extra node flags for the server child, e.g. BENCH_SERVER_NODE_ARGS=--trace-gc (analysis only).
+  nodeArgs.push(...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean));
   if (opts.profile) {
     mkdirSync(OUT_DIR, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${OUT_DIR}`, `--cpu-prof-name=${opts.profile}.cpuprofile`);
   }
-  const main = path.join(ROOT, 'dist', 'src', 'main.js');
+  const dist = opts.dist ?? DEFAULT_DIST;
+  const main = path.join(dist, 'src', 'main.js');
+  const build = buildFingerprint(dist);
   const cmd = `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "${process.execPath}" ${nodeArgs.map((a) => `'${a}'`).join(' ')} '${main}'`;
-  const child = spawn('/bin/sh', ['-c', cmd], { env, cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  // The server's log (pino, JSON lines) goes to a file, so the tables stay readable; logSummary() counts its errors.
+  mkdirSync(OUT_DIR, { recursive: true });
+  const logFile = path.join(OUT_DIR, `server-${tag}.log`);
+  const log = openSync(logFile, 'w');
+  const child = spawn('/bin/sh', ['-c', cmd], { env, cwd: ROOT, stdio: ['ignore', log, log] });
+  closeSync(log);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const base = `http://127.0.0.1:${port}`;
   let stopped = false;
@@ -92,11 +108,15 @@ export async function startServer(opts: { profile?: string; env?: Record<string,
     stopped = true;
     if (child.exitCode === null) {
       child.kill('SIGTERM');
-      const t = setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 20_000);
+      const timers = [
+        setTimeout(() => child.exitCode === null && child.kill('SIGUSR2'), 3_000),
+        setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 30_000),
+      ];
       await exited;
-      clearTimeout(t);
+      timers.forEach(clearTimeout);
     }
     await cleanup(db, prefix);
+    if (statSync(logFile).size === 0) unlinkSync(logFile); // keep only logs with something in them
   };
   try {
     await waitReady(base, child);
@@ -104,7 +124,26 @@ export async function startServer(opts: { profile?: string; env?: Record<string,
     await stop();
     throw e;
   }
-  return { url: `${base}/graphql`, wsUrl: `ws://127.0.0.1:${port}/graphql`, pid: child.pid, db, prefix, jwtSecret: JWT_SECRET, stop };
+  const logSummary = () => {
+    const lines = readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
+    const errors = lines.filter((l) => /"level":(50|60)/.test(l));
+    const e = errors[0] ?? '';
+    const first = (/(SQLState: \w+\) [^;"\\]{0,50})/.exec(e)?.[1] ?? /"message":"([^"]{0,60})/.exec(e)?.[1] ?? '').replace(/\|/g, '/');
+    return { errors: errors.length, warnings: lines.filter((l) => /"level":40/.test(l)).length, first, file: logFile };
+  };
+  return { url: `${base}/graphql`, wsUrl: `ws://127.0.0.1:${port}/graphql`, pid: child.pid, db, prefix, jwtSecret: JWT_SECRET, stop, logSummary, build: `${path.relative(ROOT, main)} (dist/src sha256 ${build})` };
+}
+
+/** sha256 (12 hex) of every file under <dist>/src, and the newest file's time: which server build ran. */
+export function buildFingerprint(dist: string): string {
+  const files = (readdirSync(path.join(dist, 'src'), { recursive: true }) as string[]).map((f) => path.join(dist, 'src', f)).filter((f) => statSync(f).isFile()).sort();
+  const h = createHash('sha256');
+  let newest = 0;
+  for (const f of files) {
+    h.update(f.slice(dist.length)).update(readFileSync(f));
+    newest = Math.max(newest, statSync(f).mtimeMs);
+  }
+  return `${h.digest('hex').slice(0, 12)}, newest file ${new Date(newest).toISOString().slice(0, 19)}Z`;
 }
 
 export function sqlPool(db: string, connectionLimit = 4): mariadb.Pool {

@@ -31,11 +31,16 @@ export function table(title: string, rows: Row[]): string {
   return [`### ${title}`, '', line(head), `|${w.map((n, i) => (i === 1 ? `${'-'.repeat(n + 1)}:` : '-'.repeat(n + 2))).join('|')}|`, ...cells.map(line), ''].join('\n');
 }
 
-/** utime + stime of a process in milliseconds (fields 14 and 15 of /proc/<pid>/stat, in clock ticks). */
-export function cpuMs(pid: number, hz = 100): number {
+/** utime and stime of a process in milliseconds (fields 14 and 15 of /proc/<pid>/stat, in clock ticks). */
+export function cpuSplitMs(pid: number, hz = 100): { user: number; sys: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / hz;
+  return { user: (Number(f[11]) * 1000) / hz, sys: (Number(f[12]) * 1000) / hz };
+}
+
+export function cpuMs(pid: number, hz = 100): number {
+  const c = cpuSplitMs(pid, hz);
+  return c.user + c.sys;
 }
 
 /** VmRSS of a process in KiB. */
@@ -68,7 +73,11 @@ export class CpuMeter {
   private read(): Map<string, number> {
     const m = new Map<string, number>();
     const sum = (pids: number[]) => pids.reduce((a, p) => { try { return a + cpuMs(p); } catch { return a; } }, 0);
-    if (this.serverPid) m.set('server', cpuMs(this.serverPid));
+    if (this.serverPid) {
+      const c = cpuSplitMs(this.serverPid);
+      m.set('server', c.user + c.sys);
+      m.set('server-sys', c.sys);
+    }
     m.set('mariadbd', sum(this.shared.mariadbd));
     m.set('redis', sum(this.shared.redis));
     return m;
@@ -88,7 +97,8 @@ export function cpuRows(cpu: Map<string, number> | undefined, units: Array<[stri
   if (!cpu) return [{ item: 'server CPU', value: 'n/a (--server)' }];
   const rows: Row[] = [];
   for (const [what, n] of units) {
-    rows.push({ item: `server CPU per ${what}`, value: ms((cpu.get('server') ?? NaN) / n) });
+    const sys = (cpu.get('server-sys') ?? NaN) / n;
+    rows.push({ item: `server CPU per ${what} (of it kernel)`, value: `${ms((cpu.get('server') ?? NaN) / n)} (${ms(sys)})` });
   }
   const [what, n] = units[0];
   rows.push({ item: `MariaDB CPU per ${what} (shared)`, value: ms((cpu.get('mariadbd') ?? NaN) / n) });

@@ -43,15 +43,16 @@ async function measure(t: Target, o: Options, who: Account, reset: () => Promise
   return runs;
 }
 
-function rows(label: string, others: string, runs: Run[]): Row[] {
+function rows(t: Target, label: string, others: string, runs: Run[]): Row[] {
   const s = summarize(runs.map((r) => r.ms));
+  const median = [...runs].sort((x, y) => x.ms - y.ms)[Math.floor((runs.length - 1) / 2)];
   const cpu = summarize(runs.map((r) => r.serverCpuMs));
   return [
     { item: `[${label}] other messages in the table`, value: others },
     { item: `[${label}] connect to holding all ${int(MESSAGES)}, median of ${runs.length}`, value: ms(s.p50), target: '<= 100 ms', pass: s.p50 <= 100 },
     { item: `[${label}] first run (cold) / worst`, value: `${ms(runs[0].ms)} / ${ms(s.max)}` },
     { item: `[${label}] all runs`, value: runs.map((r) => r.ms.toFixed(0)).join(', ') + ' ms' },
-    { item: `[${label}] sync pages / refused acks (median run)`, value: `${runs[0].pages} / ${runs[0].refused}` },
+    { item: `[${label}] sync pages / refused acks (median run)`, value: `${median.pages} / ${median.refused}` },
     { item: `[${label}] lost`, value: int(MESSAGES - Math.min(...runs.map((r) => r.held))), target: '0', pass: runs.every((r) => r.held >= MESSAGES) },
     { item: `[${label}] server CPU per catch-up (median)`, value: t.pid ? ms(cpu.p50) : 'n/a (--server)' },
   ];
@@ -78,7 +79,7 @@ export async function catchUpScenario(t: Target, o: Options): Promise<Row[]> {
   if (!t.db) {
     await inBatches(Array.from({ length: MESSAGES }, (_, i) => i), 16, (i) =>
       http(t.url, 'mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }', { i: { to: { userId: a.id }, clientMsgId: `cu-${i}`, type: 'TEXT', content: `catch-up ${i}` } }, peer.token));
-    out.push(...rows('api', 'unknown (--server)', await measure(t, o, a, async () => undefined)));
+    out.push(...rows(t, 'api', 'unknown (--server)', await measure(t, o, a, async () => undefined)));
     return out;
   }
   const pool = sqlPool(t.db);
@@ -89,11 +90,11 @@ export async function catchUpScenario(t: Target, o: Options): Promise<Row[]> {
     const aAck = await cursorOf(a);
     const bAck = await cursorOf(b);
     await seedMessages(pool, { sender: peer.id, receiver: a.id, mine: MESSAGES, others: 0, otherConversations: 0 });
-    out.push(...rows('empty', '0', await measure(t, o, a, resetTo(a, aAck))));
+    out.push(...rows(t, 'empty', '0', await measure(t, o, a, resetTo(a, aAck))));
     const seeded = await seedMessages(pool, { sender: peer.id, receiver: b.id, mine: MESSAGES, others: OTHERS, otherConversations: 1000 });
     out.push({ item: 'seeding 1,005,000 rows (multi-row INSERTs of 1,000)', value: `${seeded.seconds.toFixed(1)} s` });
     const [{ n }] = await pool.query('SELECT COUNT(*) AS n FROM message');
-    out.push(...rows('1M', `${int(Number(n) - MESSAGES)} (${int(MESSAGES)} of them the first run's)`, await measure(t, o, b, resetTo(b, bAck))));
+    out.push(...rows(t, '1M', `${int(Number(n) - MESSAGES)} (${int(MESSAGES)} of them the first run's)`, await measure(t, o, b, resetTo(b, bAck))));
   } finally {
     await pool.end();
   }

@@ -3,7 +3,6 @@ import type { Target } from '../lib/server';
 import { cpuRows, int, ms, type Row } from '../lib/util';
 import { type Options, type Plan, runTraffic, trafficRows } from './common';
 
-const PAIRS = 20;
 
 /**
  * 20 sender/receiver pairs, one message in flight per pair; receivers
@@ -11,6 +10,7 @@ const PAIRS = 20;
  * is measured on one process's clock.
  */
 export async function oneToOne(t: Target, o: Options): Promise<Row[]> {
+  const PAIRS = o.pairs ?? 20;
   const users = await registerMany(t.url, PAIRS * 2, 'o2o');
   const pairs = Array.from({ length: PAIRS }, (_, i) => ({ sender: users[2 * i], receiver: users[2 * i + 1] }));
   await inBatches(pairs, 8, (p) => befriend(t.url, p.sender, p.receiver));
