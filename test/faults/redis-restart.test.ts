@@ -1,0 +1,96 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startPrivateRedis } from '../support/private-services';
+import { scaled } from '../support/processes';
+import {
+  catchUp, cluster, type Conversation, direct, FetchTap, group, Ledger, online, Peer, sleep, socialSetup, startTraffic, untilAcked,
+  verdict, waitLive, withScene,
+} from './kit';
+
+// Issue 6, fault 4: Redis (a private instance without persistence on a spare
+// port: the machine's shared Redis is never touched) is restarted during traffic.
+// Everything in it is gone: queued delivery jobs, presence, caches.
+//
+// D11: a job lost with Redis leaves its message for the next sync (a fence or a failure
+//      covers it) or for the client's seq gap check, history(with, afterSeq).
+// D4/D3: while Redis is down a send is stored but cannot be enqueued: UNAVAILABLE, and the
+//        repeat with the same clientMsgId re-enqueues the stored message (no second copy).
+// D7/D20: presence entries vanish; each node's refresh finds its sockets' entries gone and
+//         fences their cursors before renewing them, so no live success skips what was missed.
+// D14: dedupe by id and seq gap fill; the final catch-up is the client's sync + gap fill.
+
+test('D11/D7/D4: Redis restarted without persistence mid-traffic: clients heal through sync and seq gap fill, 0 lost', async (t) => {
+  await withScene(t, async (scene) => {
+    const tap = new FetchTap().install();
+    scene.defer(() => tap.restore());
+    const redis = await startPrivateRedis();
+    scene.defer(() => redis.dispose());
+    scene.logs(`redis-server ${redis.port}`, () => redis.logs());
+    scene.note(`private redis-server on ${redis.port} answered in ${redis.lastStartMs} ms`);
+    const { nodes } = await cluster(scene, 2, { REDIS_URL: redis.url });
+    const [a, b] = nodes;
+    const names = ['quin', 'rex', 'sue', 'tom', 'uma'];
+    const { users, groupId } = await socialSetup(a.url, names, [[0, 1], [2, 3], [1, 4]], true);
+    const peers = users.map((u, i) => {
+      const n = i % 2 === 0 ? a : b;
+      return new Peer(names[i], u, { httpUrl: n.url, wsUrl: n.wsUrl });
+    });
+    for (const p of peers) scene.defer(() => p.stop());
+    await Promise.all(peers.map((p) => p.start()));
+    await online(a.url, peers);
+    const all = group(groupId!, peers);
+    const d01 = direct(peers[0], peers[1]);
+    const d23 = direct(peers[2], peers[3]);
+    const d14 = direct(peers[1], peers[4]);
+    const conversations: Conversation[] = [d01, d23, d14, all];
+    const ledger = new Ledger();
+    const traffic = startTraffic({
+      ledger,
+      pauseMs: [20, 60],
+      plan: [
+        { from: peers[0], conversations: [d01, all] },
+        { from: peers[1], conversations: [d01, d14, all] },
+        { from: peers[2], conversations: [d23, all] },
+        { from: peers[3], conversations: [d23] },
+        { from: peers[4], conversations: [d14, all] },
+      ],
+    });
+    scene.defer(() => traffic.abort());
+
+    const cycles = scaled(1, 3);
+    let upAt = 0;
+    for (let c = 0; c < cycles; c++) {
+      await untilAcked(ledger, ledger.acked.size + scaled(40, 120));
+      const before = ledger.acked.size;
+      await redis.stop('SIGKILL');
+      scene.note(`cycle ${c}: redis killed with ${before} acknowledged`);
+      await sleep(1000);
+      await redis.start();
+      upAt = Date.now();
+      scene.note(`cycle ${c}: redis back (empty) after ${redis.lastStartMs} ms to answer; ${ledger.acked.size} acknowledged`);
+      await untilAcked(ledger, ledger.acked.size + scaled(40, 120), 4000);
+    }
+    await traffic.stop();
+    scene.note(`traffic stopped: ${ledger.summary()}`);
+    assert.deepEqual(ledger.gaveUp, [], 'every send succeeded in the end with its clientMsgId');
+    const codes = new Set(tap.seen.flatMap((s) => s.codes));
+    scene.note(`sendMessage error codes seen: ${[...codes].join(', ') || 'none'}`);
+
+    // Delivery works again after the restart: messages sent well after it are pushed live (D5, D20).
+    const after = [...ledger.acked.values()].filter((m) => m.at > upAt + 2000);
+    const pushedAfter = after.filter((m) => peers.some((p) => p.id !== m.sender && m.receivers.includes(p.id) && p.frames.has(m.id)));
+    scene.note(`sent more than 2 s after the restart: ${after.length}, of them pushed: ${pushedAfter.length}`);
+    if (after.length >= 10) assert.ok(pushedAfter.length >= after.length * 0.8, 'pushes resumed after the restart');
+
+    const live = await waitLive(ledger, peers, 10_000);
+    scene.note(`typed clients alone complete: ${live}`);
+    await online(a.url, peers);
+    for (const p of peers) await catchUp(a.url, p, conversations);
+    const v = verdict(ledger, peers, tap);
+    scene.note(`final catch-up: ${v.healed}`);
+    assert.deepEqual(v.lost, [], 'no acknowledged message is lost');
+    assert.deepEqual(v.duplicates, [], 'the app sees each message once');
+    assert.deepEqual(v.order, []);
+  });
+});
