@@ -96,7 +96,8 @@ export class DeliveryEngine {
             encodeFanout({ messageId: message.id, groupId: message.group_id!, senderId: message.sender_id, originDeviceId, receiverIds }),
           )
           .setId(fanoutJobId(message.id, i))
-          .retries(3)
+          .retries(5)
+          .backoff('exponential', 200)
           .timeout(this.d.options.jobTimeoutMs),
       );
       await this.saveAll(this.d.queues.fanout, jobs);
@@ -123,7 +124,8 @@ export class DeliveryEngine {
         this.d.queues.delivery
           .createJob(encodeDelivery({ messageId, receiverId, originDeviceId: receiverId === senderId ? originDeviceId : '' }))
           .setId(deliveryJobId(messageId, receiverId))
-          .retries(3)
+          .retries(5)
+          .backoff('exponential', 200)
           .timeout(this.d.options.jobTimeoutMs),
       );
     await this.saveAll(this.d.queues.delivery, jobs);

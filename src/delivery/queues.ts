@@ -25,7 +25,8 @@ export function createQueues(o: QueueOptions) {
     removeOnSuccess: true,
     removeOnFailure: true,
     stallInterval: o.stallIntervalMs,
-    activateDelayedJobs: false,
+    // Failed jobs come back after a backoff (an outage of MariaDB or Redis outlasts immediate retries).
+    activateDelayedJobs: true,
   });
   const queues = {
     delivery: new Queue<Encoded>('delivery', settings()),

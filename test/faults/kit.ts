@@ -16,6 +16,8 @@ export { sleep };
 /** An HTTP request the typed client made, seen by the fetch tap. */
 export interface Seen {
   op: string;
+  /** SendMessage: the clientMsgId of the attempt. */
+  clientMsgId?: string;
   at: number;
   codes: string[];
   messages: string[];
@@ -63,7 +65,7 @@ export class FetchTap {
         const res = await real(input, init);
         if (op === 'SendMessage') {
           const j = (await res.clone().json().catch(() => ({}))) as { errors?: Array<{ message: string; extensions?: { code?: string } }> };
-          this.seen.push({ op, at, codes: (j.errors ?? []).map((e) => e.extensions?.code ?? '?'), messages: (j.errors ?? []).map((e) => e.message) });
+          this.seen.push({ op, at, clientMsgId: sendId(body), codes: (j.errors ?? []).map((e) => e.extensions?.code ?? '?'), messages: (j.errors ?? []).map((e) => e.message) });
         }
         if (op === 'Sync' || op === 'History') {
           const j = (await res.clone().json().catch(() => ({}))) as { data?: Record<string, { messages: Array<{ id: string; seq: number }> }> };
@@ -78,7 +80,7 @@ export class FetchTap {
         }
         return res;
       } catch (e) {
-        if (op === 'SendMessage') this.seen.push({ op, at, codes: ['NETWORK'], messages: [String((e as Error).message)] });
+        if (op === 'SendMessage') this.seen.push({ op, at, clientMsgId: sendId(body), codes: ['NETWORK'], messages: [String((e as Error).message)] });
         throw e;
       }
     }) as typeof fetch;
@@ -87,6 +89,14 @@ export class FetchTap {
 
   restore(): void {
     globalThis.fetch = this.real;
+  }
+}
+
+function sendId(body: string): string | undefined {
+  try {
+    return (JSON.parse(body) as { variables?: { input?: { clientMsgId?: string } } }).variables?.input?.clientMsgId;
+  } catch {
+    return undefined;
   }
 }
 
