@@ -1,3 +1,4 @@
+// @repeaterjs/repeater, through the re-export with CommonJS typings (that package does not load graphql).
 import { Repeater } from '@graphql-yoga/subscription';
 import type { Logger } from '../logger';
 import type { Redis } from '../redis';
