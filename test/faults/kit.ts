@@ -576,3 +576,36 @@ export async function queueState(redisUrl: string, prefix: string, name: 'delive
     r.disconnect();
   }
 }
+
+/** Starts the peers (stopped with the scene) and waits until each one's messages subscription is live. */
+export async function startPeers(scene: Scene, url: string, peers: Peer[]): Promise<void> {
+  for (const p of peers) scene.defer(() => p.stop());
+  await Promise.all(peers.map((p) => p.start()));
+  await online(url, peers);
+}
+
+/**
+ * The five-peer layout of several faults: 0-1, 2-3 and 1-4 direct and the
+ * group of all five; every peer sends into its conversations (3 only into 2-3).
+ */
+export function fivePeerTraffic(scene: Scene, peers: Peer[], groupId: string) {
+  const all = group(groupId, peers);
+  const d01 = direct(peers[0], peers[1]);
+  const d23 = direct(peers[2], peers[3]);
+  const d14 = direct(peers[1], peers[4]);
+  const conversations: Conversation[] = [d01, d23, d14, all];
+  const ledger = new Ledger();
+  const traffic = startTraffic({
+    ledger,
+    pauseMs: [20, 60],
+    plan: [
+      { from: peers[0], conversations: [d01, all] },
+      { from: peers[1], conversations: [d01, d14, all] },
+      { from: peers[2], conversations: [d23, all] },
+      { from: peers[3], conversations: [d23] },
+      { from: peers[4], conversations: [d14, all] },
+    ],
+  });
+  scene.defer(() => traffic.abort());
+  return { conversations, ledger, traffic };
+}

@@ -6,8 +6,7 @@ import { ok } from '../support/harness';
 import { startPrivateMariaDB } from '../support/private-services';
 import { isReady, scaled } from '../support/processes';
 import {
-  catchUp, cluster, type Conversation, direct, FetchTap, group, Ledger, online, Peer, sleep, socialSetup, startTraffic, untilAcked,
-  verdict, waitLive, withScene,
+  catchUp, cluster, type Conversation, direct, FetchTap, group, Ledger, online, Peer, sleep, socialSetup, startPeers, startTraffic, untilAcked, verdict, waitLive, withScene,
 } from './kit';
 
 // Issue 6, fault 5: MariaDB (a private instance on a spare port and a temporary
@@ -36,9 +35,7 @@ test('D4/D3/D2: MariaDB killed and restarted mid-traffic: sends fail UNAVAILABLE
     const names = ['val', 'wes', 'xia', 'yan'];
     const { users, groupId } = await socialSetup(node.url, names, [[0, 1], [2, 3]], true);
     const peers = users.map((u, i) => new Peer(names[i], u, { httpUrl: node.url, wsUrl: node.wsUrl }));
-    for (const p of peers) scene.defer(() => p.stop());
-    await Promise.all(peers.map((p) => p.start()));
-    await online(node.url, peers);
+    await startPeers(scene, node.url, peers);
     const all = group(groupId!, peers);
     const d01 = direct(peers[0], peers[1]);
     const d23 = direct(peers[2], peers[3]);

@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { scaled } from '../support/processes';
 import {
-  catchUp, cluster, type Conversation, direct, FetchTap, group, Ledger, online, Peer, socialSetup, startTraffic, untilAcked,
-  verdict, waitLive, withScene,
+  catchUp, cluster, type Conversation, direct, FetchTap, group, Ledger, online, Peer, socialSetup, startPeers, startTraffic, untilAcked, verdict, waitLive, withScene,
 } from './kit';
 
 // Issue 6, fault 3: for 30% of the pushes a client receives, its socket is
@@ -46,9 +45,7 @@ test('D6/D7/D13/D14: 30% of pushes dropped between push and acknowledge: the rec
               },
         }),
     );
-    for (const p of peers) scene.defer(() => p.stop());
-    await Promise.all(peers.map((p) => p.start()));
-    await online(node.url, peers);
+    await startPeers(scene, node.url, peers);
     const all = group(groupId!, peers);
     const d01 = direct(peers[0], peers[1]);
     const d23 = direct(peers[2], peers[3]);

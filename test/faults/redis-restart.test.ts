@@ -4,8 +4,7 @@ import { test } from 'node:test';
 import { startPrivateRedis } from '../support/private-services';
 import { scaled } from '../support/processes';
 import {
-  catchUp, cluster, type Conversation, direct, FetchTap, group, Ledger, online, Peer, sleep, socialSetup, startTraffic, untilAcked,
-  verdict, waitLive, withScene,
+  catchUp, cluster, FetchTap, fivePeerTraffic, online, Peer, sleep, socialSetup, startPeers, untilAcked, verdict, waitLive, withScene,
 } from './kit';
 
 // Issue 6, fault 4: Redis (a private instance without persistence on a spare
@@ -36,27 +35,8 @@ test('D11/D7/D4: Redis restarted without persistence mid-traffic: clients heal t
       const n = i % 2 === 0 ? a : b;
       return new Peer(names[i], u, { httpUrl: n.url, wsUrl: n.wsUrl });
     });
-    for (const p of peers) scene.defer(() => p.stop());
-    await Promise.all(peers.map((p) => p.start()));
-    await online(a.url, peers);
-    const all = group(groupId!, peers);
-    const d01 = direct(peers[0], peers[1]);
-    const d23 = direct(peers[2], peers[3]);
-    const d14 = direct(peers[1], peers[4]);
-    const conversations: Conversation[] = [d01, d23, d14, all];
-    const ledger = new Ledger();
-    const traffic = startTraffic({
-      ledger,
-      pauseMs: [20, 60],
-      plan: [
-        { from: peers[0], conversations: [d01, all] },
-        { from: peers[1], conversations: [d01, d14, all] },
-        { from: peers[2], conversations: [d23, all] },
-        { from: peers[3], conversations: [d23] },
-        { from: peers[4], conversations: [d14, all] },
-      ],
-    });
-    scene.defer(() => traffic.abort());
+    await startPeers(scene, a.url, peers);
+    const { conversations, ledger, traffic } = fivePeerTraffic(scene, peers, groupId!);
 
     const cycles = scaled(1, 3);
     let upAt = 0;

@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { scaled } from '../support/processes';
 import {
-  addNode, catchUp, cluster, type Conversation, direct, FetchTap, group, Ledger, online, Peer, queueState, sleep, socialSetup, startTraffic,
-  untilAcked, verdict, waitLive, withScene,
+  addNode, catchUp, cluster, FetchTap, fivePeerTraffic, Peer, queueState, sleep, socialSetup, startPeers, untilAcked, verdict, waitLive, withScene,
 } from './kit';
 
 // Issue 6, fault 2: a worker (a server node: every node runs the bee-queue
@@ -33,27 +32,8 @@ test('D5/D11: a worker killed with SIGKILL mid-delivery: its stalled jobs are re
     const { users, groupId } = await socialSetup(survivor.url, names, [[0, 1], [2, 3], [1, 4]], true);
     // A seq gap may only be filled by the rerun push here, not by history: the client waits for it.
     const peers = users.map((u, i) => new Peer(names[i], u, { httpUrl: survivor.url, wsUrl: survivor.wsUrl, gapWaitMs: 120_000 }));
-    for (const p of peers) scene.defer(() => p.stop());
-    await Promise.all(peers.map((p) => p.start()));
-    await online(survivor.url, peers);
-    const all = group(groupId!, peers);
-    const d01 = direct(peers[0], peers[1]);
-    const d23 = direct(peers[2], peers[3]);
-    const d14 = direct(peers[1], peers[4]);
-    const conversations: Conversation[] = [d01, d23, d14, all];
-    const ledger = new Ledger();
-    const traffic = startTraffic({
-      ledger,
-      pauseMs: [20, 60],
-      plan: [
-        { from: peers[0], conversations: [d01, all] },
-        { from: peers[1], conversations: [d01, d14, all] },
-        { from: peers[2], conversations: [d23, all] },
-        { from: peers[3], conversations: [d23] },
-        { from: peers[4], conversations: [d14, all] },
-      ],
-    });
-    scene.defer(() => traffic.abort());
+    await startPeers(scene, survivor.url, peers);
+    const { conversations, ledger, traffic } = fivePeerTraffic(scene, peers, groupId!);
 
     const cycles = scaled(1, 3);
     let killedAt = 0;
