@@ -23,8 +23,13 @@ export class SqlPool {
       timezone: 'Z',
       insertIdAsNumber: false,
       bigIntAsNumber: false,
-      acquireTimeout: 5000,
+      // While MariaDB is down, say so soon (UNAVAILABLE, and the client repeats the
+      // same clientMsgId) rather than hold every request for long.
+      acquireTimeout: 1000,
       connectTimeout: 3000,
+      // The message writer sends a whole transaction in two packets (see MessageWriter).
+      // Every statement here takes its values as placeholders, never as spliced text.
+      multipleStatements: true,
     });
   }
 
@@ -41,6 +46,16 @@ export class SqlPool {
     } catch (e) {
       await conn.rollback().catch(() => undefined);
       throw e;
+    } finally {
+      await conn.release();
+    }
+  }
+
+  /** One pooled connection for the caller's statements, released afterwards. */
+  async withConnection<T>(fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
+    const conn = await this.pool.getConnection();
+    try {
+      return await fn(conn);
     } finally {
       await conn.release();
     }

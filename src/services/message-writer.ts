@@ -1,0 +1,281 @@
+import type { SqlPool } from '../db/pool';
+import { isDeadlock } from '../delivery/cursor-store';
+import type { MessageRow } from '../delivery/message-source';
+import { ConversationKind, GroupRole, type MessageType } from '../entities/enums';
+import { batchMoves, placeBatch } from './message-batch';
+import { directKey } from './membership';
+
+export interface WriteRequest {
+  senderId: string;
+  to: { userId?: string | null; groupId?: string | null };
+  clientMsgId: string;
+  type: MessageType;
+  content: string;
+  ext?: string | null;
+}
+
+interface Pending {
+  req: WriteRequest;
+  key: string;
+  done: (row: MessageRow | null, err?: unknown) => void;
+}
+
+type Row = Record<string, unknown>;
+
+const VALID_ROLES = new Set<number>(Object.values(GroupRole).filter((v): v is number => typeof v === 'number'));
+
+/**
+ * Group commit for D2. Sends that arrive while a transaction is in flight are
+ * stored together by the next one: every conversation row they touch is locked,
+ * each message takes `head + 1, + 2, …` in arrival order, one multi-row INSERT
+ * stores them, and one statement each moves the heads and the senders' lastRead.
+ * The whole transaction is two packets to MariaDB (and one fsync) for the batch.
+ *
+ * A request it cannot decide on its own answers null, and the caller stores it
+ * alone on the one-message path, which gives the exact error or the stored
+ * repeat (D1, D3): a first message of a conversation, a failed D1 check, a
+ * group the sender is not in, a repeated clientMsgId.
+ */
+export class MessageWriter {
+  /** Committed batches and the messages they stored (the rest went the one-message path). */
+  readonly stats = { batches: 0, stored: 0 };
+  private pending: Pending[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+
+  /**
+   * maxInFlight transactions may run at once: enough that one waiting on a
+   * row lock (a markRead, a membership change) does not hold up every send,
+   * few enough that under load requests pile up into large batches.
+   */
+  constructor(
+    private readonly pool: SqlPool,
+    private readonly maxBatch = 128,
+    private readonly maxInFlight = 4,
+  ) {}
+
+  write(req: WriteRequest): Promise<MessageRow | null> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ req, key: `${req.senderId}|${req.clientMsgId}`, done: (row, err) => (err ? reject(err) : resolve(row)) });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || !this.pending.length || this.inFlight >= this.maxInFlight) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flushOne();
+    });
+  }
+
+  private async flushOne(): Promise<void> {
+    if (!this.pending.length || this.inFlight >= this.maxInFlight) return;
+    // A repeated (sender, clientMsgId) waits for the next batch, where it finds the stored row.
+    const batch: Pending[] = [];
+    const rest: Pending[] = [];
+    const seen = new Set<string>();
+    for (const p of this.pending) {
+      if (seen.has(p.key) || batch.length >= this.maxBatch) rest.push(p);
+      else {
+        seen.add(p.key);
+        batch.push(p);
+      }
+    }
+    this.pending = rest;
+    this.inFlight++;
+    this.schedule();
+    try {
+      await this.storeBatch(batch);
+    } finally {
+      this.inFlight--;
+      this.schedule();
+    }
+  }
+
+  private async storeBatch(batch: Pending[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const rows = await this.pool.withConnection((conn) => this.transaction(conn, batch.map((p) => p.req)));
+        batch.forEach((p, i) => p.done(rows[i]));
+        return;
+      } catch (e) {
+        if (isDeadlock(e) && attempt < 4) {
+          await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+          continue;
+        }
+        // A clientMsgId stored meanwhile by another node, or a deadlock that kept coming back:
+        // every request goes the one-message path, which sorts out each one.
+        if (isDuplicate(e) || isDeadlock(e)) batch.forEach((p) => p.done(null));
+        else batch.forEach((p) => p.done(null, e));
+        return;
+      }
+    }
+  }
+
+  private async transaction(conn: MultiQuery, reqs: WriteRequest[]): Promise<Array<MessageRow | null>> {
+    const direct = reqs.filter((r) => r.to.userId);
+    const group = reqs.filter((r) => r.to.groupId);
+    const q = new Statements();
+    q.add('START TRANSACTION');
+    const iDirect = direct.length
+      ? q.add(
+          `SELECT id, head_seq, direct_key FROM conversation WHERE direct_key IN (${marks(direct.length)}) ORDER BY id FOR UPDATE`,
+          direct.map((r) => directKey(r.senderId, r.to.userId!)),
+        )
+      : -1;
+    const groupIds = [...new Set(group.map((r) => r.to.groupId!))];
+    const groupSenders = [...new Set(group.map((r) => r.senderId))];
+    // The membership check reads under the same lock that membership changes take.
+    const iGroup = group.length
+      ? q.add(
+          `SELECT c.id, c.head_seq, cm.user_id, cm.role FROM conversation c
+             LEFT JOIN conversation_member cm ON cm.conversation_id = c.id AND cm.active = 1 AND cm.user_id IN (${marks(groupSenders.length)})
+            WHERE c.id IN (${marks(groupIds.length)}) AND c.kind = ? ORDER BY c.id FOR UPDATE`,
+          [...groupSenders, ...groupIds, ConversationKind.GROUP],
+        )
+      : -1;
+    const iDup = q.add(
+      `SELECT sender_id, client_msg_id FROM message WHERE ${reqs.map(() => '(sender_id = ? AND client_msg_id = ?)').join(' OR ')}`,
+      reqs.flatMap((r) => [r.senderId, r.clientMsgId]),
+    );
+    // D1 for one-to-one: a friend the receiver has not blocked (FriendService.canMessage, for many pairs).
+    const iFriends = direct.length
+      ? q.add(
+          `SELECT v.i, EXISTS(SELECT 1 FROM friendship f WHERE f.user_lo = v.lo AND f.user_hi = v.hi) AS friends,
+                  COALESCE((SELECT s.blocked FROM friend_setting s WHERE s.user_id = v.r AND s.peer_id = v.s), 0) AS blocked
+             FROM (${unionRows(direct.length, '? AS i, ? AS lo, ? AS hi, ? AS r, ? AS s')}) v`,
+          direct.flatMap((r, i) => {
+            const [lo, hi] = ordered(r.senderId, r.to.userId!);
+            return [i, lo, hi, r.to.userId!, r.senderId];
+          }),
+        )
+      : -1;
+    let results: unknown[];
+    try {
+      results = await q.run(conn);
+    } catch (e) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+    const rowsOf = (i: number) => (i < 0 ? [] : (results[i] as Row[]));
+
+    const heads = new Map<string, number>();
+    const directConversations = new Map<string, string>();
+    for (const r of rowsOf(iDirect)) {
+      directConversations.set(String(r.direct_key), String(r.id));
+      heads.set(String(r.id), Number(r.head_seq));
+    }
+    const groupMembers = new Set<string>();
+    for (const r of rowsOf(iGroup)) {
+      heads.set(String(r.id), Number(r.head_seq));
+      if (r.user_id != null && VALID_ROLES.has(Number(r.role))) groupMembers.add(`${String(r.id)}|${String(r.user_id)}`);
+    }
+    const allowedDirect = new Set<number>();
+    for (const r of rowsOf(iFriends)) if (Number(r.friends) && !Number(r.blocked)) allowedDirect.add(reqs.indexOf(direct[Number(r.i)]));
+    const placed = placeBatch(reqs, {
+      heads,
+      directConversations,
+      groupMembers,
+      stored: new Set(rowsOf(iDup).map((r) => `${String(r.sender_id)}|${String(r.client_msg_id)}`)),
+      allowedDirect,
+    });
+    const out: Array<MessageRow | null> = reqs.map(() => null);
+    if (!placed.length) {
+      await conn.query('ROLLBACK');
+      return out;
+    }
+    const now = new Date();
+    const rows = placed.map(({ index, conversationId, seq }): MessageRow => {
+      const r = reqs[index];
+      return {
+        id: '',
+        conversation_id: conversationId,
+        seq,
+        sender_id: r.senderId,
+        client_msg_id: r.clientMsgId,
+        type: r.type,
+        receiver_id: r.to.userId ?? null,
+        group_id: r.to.groupId ?? null,
+        content: r.content,
+        ext: r.ext ?? null,
+        created_at: now,
+      };
+    });
+    const moves = batchMoves(reqs, placed);
+
+    const w = new Statements();
+    w.add(
+      `INSERT INTO message (conversation_id, seq, sender_id, client_msg_id, type, receiver_id, group_id, content, ext, created_at) VALUES ${rows
+        .map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .join(', ')}`,
+      rows.flatMap((m) => [m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.type, m.receiver_id, m.group_id, m.content, m.ext, now]),
+    );
+    const iIds = w.add(
+      `SELECT id, conversation_id, seq FROM message WHERE ${rows.map(() => '(conversation_id = ? AND seq = ?)').join(' OR ')}`,
+      rows.flatMap((m) => [m.conversation_id, m.seq]),
+    );
+    const iHeads = w.add(
+      `UPDATE conversation c JOIN (${unionRows(moves.heads.length, '? AS id, ? AS head')}) v ON c.id = v.id
+          SET c.head_seq = v.head, c.last_activity_at = ?,
+              c.last_message_id = (SELECT m.id FROM message m WHERE m.conversation_id = v.id AND m.seq = v.head)`,
+      [...moves.heads.flatMap((h) => [h.conversationId, h.head]), now],
+    );
+    const iReads = w.add(
+      `UPDATE conversation_member cm JOIN (${unionRows(moves.reads.length, '? AS c, ? AS u, ? AS seq')}) v ON cm.conversation_id = v.c AND cm.user_id = v.u
+          SET cm.last_read_id = (SELECT m.id FROM message m WHERE m.conversation_id = v.c AND m.seq = v.seq), cm.last_read_seq = v.seq`,
+      moves.reads.flatMap((r) => [r.conversationId, r.userId, r.seq]),
+    );
+    w.add('COMMIT');
+    let written: unknown[];
+    try {
+      written = await w.run(conn);
+    } catch (e) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+    // The locks make both hold; should one ever fail, the batch is committed anyway and the
+    // senders' retries with the same clientMsgId return the stored messages (D3).
+    if (affected(written[iHeads]) !== moves.heads.length || affected(written[iReads]) !== moves.reads.length) {
+      throw new Error('message batch: a conversation head or a sender row did not move');
+    }
+    this.stats.batches++;
+    this.stats.stored += rows.length;
+    const ids = new Map((written[iIds] as Row[]).map((r) => [`${String(r.conversation_id)}|${Number(r.seq)}`, String(r.id)]));
+    placed.forEach(({ index }, i) => {
+      rows[i].id = ids.get(`${rows[i].conversation_id}|${rows[i].seq}`)!;
+      out[index] = rows[i];
+    });
+    return out;
+  }
+}
+
+/** A pooled connection that runs several statements in one packet and answers one result per statement. */
+export interface MultiQuery {
+  query(sql: string, params?: unknown[]): Promise<any>;
+}
+
+/** Statements joined into one multi-statement query (one packet, one round trip). */
+class Statements {
+  private readonly sql: string[] = [];
+  private readonly params: unknown[] = [];
+
+  /** Returns the index of this statement's result. */
+  add(sql: string, params: unknown[] = []): number {
+    this.sql.push(sql);
+    this.params.push(...params);
+    return this.sql.length - 1;
+  }
+
+  async run(conn: MultiQuery): Promise<unknown[]> {
+    const res = await conn.query(this.sql.join(';\n'), this.params);
+    return this.sql.length === 1 ? [res] : (res as unknown[]);
+  }
+}
+
+const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+const unionRows = (n: number, row: string) => Array.from({ length: n }, () => `SELECT ${row}`).join(' UNION ALL ');
+const ordered = (a: string, b: string): [string, string] => (BigInt(a) < BigInt(b) ? [a, b] : [b, a]);
+const affected = (r: unknown) => Number((r as { affectedRows?: number | bigint }).affectedRows ?? 0);
+export const isDuplicate = (e: unknown) => /ER_DUP_ENTRY|Duplicate entry/.test(String((e as { code?: string }).code ?? e));

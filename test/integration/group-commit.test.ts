@@ -1,0 +1,130 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createConnection } from 'mariadb';
+import { createGroup, makeFriends } from '../support/chat';
+import { MessageType } from '../../src/entities/enums';
+import { gql, ok, registerUser, startServer, type TestServer, type TestUser } from '../support/harness';
+
+// Sends arriving together are stored by one transaction (MessageWriter):
+// the D1-D3 answers and the D2 bookkeeping must be exactly those of one send at a time.
+
+let s: TestServer;
+before(async () => {
+  s = await startServer();
+});
+after(async () => {
+  await s?.close();
+});
+
+const SEND = 'mutation($i: SendMessageInput!) { sendMessage(input: $i) { id seq } }';
+let n = 0;
+const sendRaw = (from: TestUser, to: { userId?: string; groupId?: string }, clientMsgId = `gc-${++n}`) =>
+  gql(s.url, SEND, { i: { to, clientMsgId, type: 'TEXT', content: `m ${clientMsgId}` } }, from.token);
+
+/**
+ * Sends issued in the same event-loop turn, straight to the message service:
+ * they are sure to meet in one batch (over HTTP they arrive spread out, and
+ * batches form only when earlier transactions are still running).
+ */
+function sendTogether(list: Array<[TestUser, { userId?: string; groupId?: string }, string?]>) {
+  return Promise.all(
+    list.map(([from, to, clientMsgId = `gc-${++n}`]) =>
+      s.app.services.messages
+        .send({ userId: from.id, deviceId: 'test-device' }, { to, clientMsgId, type: MessageType.TEXT, content: `m ${clientMsgId}` })
+        .then(
+          (row) => ({ row, code: undefined as string | undefined }),
+          (e: { code?: string }) => ({ row: undefined, code: e.code ?? String(e) }),
+        ),
+    ),
+  );
+}
+
+async function query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const c = await createConnection({ host: '127.0.0.1', user: 'root', database: s.dbName, bigIntAsNumber: true });
+  try {
+    return (await c.query(sql, params)) as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+// D2
+test('concurrent sends to many conversations share transactions and keep every conversation gapless', async () => {
+  const users = await Promise.all(Array.from({ length: 6 }, () => registerUser(s.url)));
+  const [a, b, c, d, e, f] = users;
+  for (const [x, y] of [[a, b], [c, d], [e, f], [a, c]] as const) await makeFriends(s.url, x, y);
+  const gid = await createGroup(s.url, a, [b, c]);
+  for (const [x, y] of [[a, b], [c, d], [e, f], [a, c]] as const) assert.ok((await sendRaw(x, { userId: y.id })).data, 'opening message');
+  const before = s.app.services.messages.writeStats;
+
+  // Both sides of a conversation at once, several conversations, a group: 120 sends together.
+  const plan: Array<[TestUser, { userId?: string; groupId?: string }]> = [];
+  for (let i = 0; i < 20; i++) {
+    plan.push([a, { userId: b.id }], [b, { userId: a.id }], [c, { userId: d.id }], [e, { userId: f.id }], [a, { groupId: gid }], [c, { groupId: gid }]);
+  }
+  const results = await sendTogether(plan);
+  assert.deepEqual(results.filter((r) => r.code), []);
+  const after = s.app.services.messages.writeStats;
+  assert.equal(after.stored - before.stored, 120, 'every send went through the batch path');
+  assert.equal(after.batches - before.batches, 1, 'one transaction for all of them');
+  // And over HTTP, concurrent sends are stored correctly too, whatever batches they form.
+  const overHttp = await Promise.all(plan.slice(0, 30).map(([from, to]) => sendRaw(from, to)));
+  assert.deepEqual(overHttp.filter((r) => r.errors), []);
+
+  const rows = await query<{ conversation_id: number; id: number; seq: number; sender_id: number }>(
+    'SELECT conversation_id, id, seq, sender_id FROM message ORDER BY conversation_id, id',
+  );
+  const byConversation = new Map<number, typeof rows>();
+  for (const r of rows) byConversation.set(r.conversation_id, [...(byConversation.get(r.conversation_id) ?? []), r]);
+  for (const [conv, list] of byConversation) {
+    // Gapless, and id order is seq order (one stored order per conversation).
+    assert.deepEqual(list.map((r) => r.seq), list.map((_, i) => i + 1), `conversation ${conv}`);
+    const [head] = await query<{ head_seq: number; last_message_id: number }>('SELECT head_seq, last_message_id FROM conversation WHERE id = ?', [conv]);
+    assert.equal(head.head_seq, list.length);
+    assert.equal(head.last_message_id, list[list.length - 1].id);
+    // Each sender's lastRead is their own newest message there (so unread never counts it).
+    const members = await query<{ user_id: number; last_read_id: number; last_read_seq: number }>(
+      'SELECT user_id, last_read_id, last_read_seq FROM conversation_member WHERE conversation_id = ?',
+      [conv],
+    );
+    for (const m of members) {
+      const own = list.filter((r) => r.sender_id === m.user_id);
+      if (!own.length) continue;
+      assert.equal(m.last_read_id, own[own.length - 1].id, `conversation ${conv}, member ${m.user_id}`);
+      assert.equal(m.last_read_seq, own[own.length - 1].seq);
+    }
+  }
+  // The returned receipts are the stored rows.
+  const returned = new Map(results.map((r) => [Number(r.row!.id), r.row!.seq]));
+  for (const r of rows) if (returned.has(r.id)) assert.equal(returned.get(r.id), r.seq);
+});
+
+// D1, D3: refusals and repeats inside a batch get the same answers as alone, and store nothing.
+test('a batch with refusals and repeats in it: each gets its own answer, the rest is stored', async () => {
+  const [a, b, stranger, blocker] = await Promise.all(Array.from({ length: 4 }, () => registerUser(s.url)));
+  await makeFriends(s.url, a, b);
+  await makeFriends(s.url, a, blocker);
+  const gid = await createGroup(s.url, b, []);
+  assert.ok((await sendRaw(a, { userId: b.id })).data);
+  assert.ok((await sendRaw(a, { userId: blocker.id })).data);
+  await ok(s.url, 'mutation($p: ID!) { updateFriend(userId: $p, blocked: true) { blocked } }', { p: a.id }, blocker.token);
+  const stored = await sendRaw(a, { userId: b.id }, 'gc-repeat');
+  const [{ count: before }] = await query<{ count: number }>('SELECT COUNT(*) AS count FROM message');
+
+  const [fine1, notFriend, blocked, notMember, repeat, fine2] = await sendTogether([
+    [a, { userId: b.id }],
+    [a, { userId: stranger.id }],
+    [a, { userId: blocker.id }],
+    [a, { groupId: gid }],
+    [a, { userId: b.id }, 'gc-repeat'],
+    [a, { userId: b.id }],
+  ]);
+  assert.equal(notFriend.code, 'NOT_FRIENDS');
+  assert.equal(blocked.code, 'BLOCKED');
+  assert.equal(notMember.code, 'FORBIDDEN');
+  assert.equal(repeat.row?.id, stored.data.sendMessage.id, 'D3: the stored message answers a repeat');
+  assert.deepEqual([fine1.row?.seq, fine2.row?.seq], [3, 4], 'no seq was taken by a refusal, and arrival order is seq order');
+  const [{ count }] = await query<{ count: number }>('SELECT COUNT(*) AS count FROM message');
+  assert.equal(count, before + 2);
+});
