@@ -3,12 +3,13 @@ import { badInput } from '../errors';
 import type { Logger } from '../logger';
 import type { AckBus } from './ack-bus';
 import type { CursorStore } from './cursor-store';
-import { decodeDelivery, decodeFanout, encodeDelivery, encodeFanout, type Encoded } from './jobs';
+import { Coalescer } from './coalescer';
+import { decodeDeliveries, decodeFanout, encodeDeliveries, encodeFanout, type Encoded } from './jobs';
 import type { MessageRow, MessageSource } from './message-source';
 import type { NodeBus } from './node-bus';
 import type { Connection, Presence, RemoteConnection } from './presence';
 import type { Queues } from './queues';
-import { type Cursor, clampUpTo, decodeSyncToken, deliveryJobId, encodeSyncToken, fanoutJobId, planFanout } from './rules';
+import { type Cursor, clampUpTo, decodeSyncToken, deliveryBatchJobId, encodeSyncToken, fanoutJobId, planFanout } from './rules';
 
 export interface SyncBatch {
   messages: MessageRow[];
@@ -50,14 +51,26 @@ export interface EngineDeps {
 
 export type Outcome = 'success' | 'failure';
 
+/** One delivery to plan: a message for one receiving user (for the sender, their other devices). */
+interface Planned {
+  messageId: string;
+  receiverId: string;
+  senderId: string;
+  originDeviceId: string;
+}
+
 /**
  * The delivery engine: the facade the GraphQL layer talks to. It never
  * imports GraphQL; see src/delivery/README.md for the protocol it keeps.
  */
 export class DeliveryEngine {
   private stopped = false;
+  /** One-to-one messages committed in the same moment are planned together. */
+  private readonly outbox: Coalescer<Planned>;
 
-  constructor(private readonly d: EngineDeps) {}
+  constructor(private readonly d: EngineDeps) {
+    this.outbox = new Coalescer((planned) => this.planDeliveries(planned));
+  }
 
   /**
    * The `messages` subscription of one socket. The stream can receive before
@@ -82,53 +95,68 @@ export class DeliveryEngine {
   /**
    * D4/D5: called after the message is committed. Users with no live socket
    * get no job: their outcome is offline, which writes nothing (D7 keeps it
-   * for their next sync). Job ids are deterministic, so a repeat is a no-op
-   * while the first job still exists (D3).
+   * for their next sync). One-to-one messages enqueued together share their
+   * presence reads and their jobs (bounded batches of deliveries).
    */
   async enqueue(message: MessageRow, originDeviceId: string): Promise<void> {
     this.d.messages.remember(message);
-    if (message.group_id) {
-      const members = await this.d.groupMembers(message.group_id);
-      const batches = planFanout(members, message.sender_id, this.d.options.fanoutBatch);
-      const jobs = batches.map((receiverIds, i) =>
-        this.d.queues.fanout
-          .createJob(
-            encodeFanout({ messageId: message.id, groupId: message.group_id!, senderId: message.sender_id, originDeviceId, receiverIds }),
-          )
-          .setId(fanoutJobId(message.id, i))
-          .retries(5)
-          .backoff('exponential', 200)
-          .timeout(this.d.options.jobTimeoutMs),
-      );
-      await this.saveAll(this.d.queues.fanout, jobs);
+    if (!message.group_id) {
+      await this.outbox.add([
+        { messageId: message.id, receiverId: message.receiver_id!, senderId: message.sender_id, originDeviceId },
+        { messageId: message.id, receiverId: message.sender_id, senderId: message.sender_id, originDeviceId },
+      ]);
       return;
     }
-    await this.enqueueDeliveries(message.id, [message.receiver_id!, message.sender_id], message.sender_id, originDeviceId);
+    const members = await this.d.groupMembers(message.group_id);
+    const batches = planFanout(members, message.sender_id, this.d.options.fanoutBatch);
+    const jobs = batches.map((receiverIds, i) =>
+      this.d.queues.fanout
+        .createJob(
+          encodeFanout({ messageId: message.id, groupId: message.group_id!, senderId: message.sender_id, originDeviceId, receiverIds }),
+        )
+        .setId(fanoutJobId(message.id, i))
+        .retries(5)
+        .backoff('exponential', 200)
+        .timeout(this.d.options.jobTimeoutMs),
+    );
+    await this.saveAll(this.d.queues.fanout, jobs);
   }
 
-  private async enqueueDeliveries(messageId: string, receiverIds: string[], senderId: string, originDeviceId: string): Promise<void> {
-    const present = await Promise.all(
-      receiverIds.map(async (id) => {
-        const conns = await this.d.presence.connectionsOf(id);
-        return conns.some((c) => id !== senderId || c.deviceId !== originDeviceId);
-      }),
-    );
-    const absent = receiverIds.filter((id, i) => !present[i] && id !== senderId);
-    await this.d.store.offline(messageId, { userIds: absent });
-    if (receiverIds.includes(senderId) && !present[receiverIds.indexOf(senderId)]) {
-      await this.d.store.offline(messageId, { userId: senderId, exceptDevices: [originDeviceId] });
+  /**
+   * Plans deliveries of committed messages: one presence read per user, the
+   * D7 guard for users (or, for the sender, devices other than the sending
+   * one) with no live socket, and jobs of at most fanoutBatch deliveries for
+   * the rest. Job ids derive from their contents, so a repeat is a no-op (D3).
+   */
+  private async planDeliveries(planned: Planned[]): Promise<void> {
+    const users = [...new Set(planned.map((p) => p.receiverId))];
+    const conns = new Map(await Promise.all(users.map(async (u) => [u, await this.d.presence.connectionsOf(u)] as const)));
+    const live: Planned[] = [];
+    const guards: Promise<void>[] = [];
+    for (const p of planned) {
+      const own = p.receiverId === p.senderId;
+      if (conns.get(p.receiverId)!.some((c) => !own || c.deviceId !== p.originDeviceId)) live.push(p);
+      else if (own) guards.push(this.d.store.offline(p.messageId, { userId: p.senderId, exceptDevices: [p.originDeviceId] }));
+      else guards.push(this.d.store.offline(p.messageId, { userIds: [p.receiverId] }));
     }
-    const jobs = receiverIds
-      .filter((_, i) => present[i])
-      .map((receiverId) =>
+    const size = this.d.options.fanoutBatch;
+    const jobs: Queue.Job<Encoded>[] = [];
+    for (let i = 0; i < live.length; i += size) {
+      const items = live.slice(i, i + size).map((p) => ({
+        messageId: p.messageId,
+        receiverId: p.receiverId,
+        originDeviceId: p.receiverId === p.senderId ? p.originDeviceId : '',
+      }));
+      jobs.push(
         this.d.queues.delivery
-          .createJob(encodeDelivery({ messageId, receiverId, originDeviceId: receiverId === senderId ? originDeviceId : '' }))
-          .setId(deliveryJobId(messageId, receiverId))
+          .createJob(encodeDeliveries(items))
+          .setId(deliveryBatchJobId(items))
           .retries(5)
           .backoff('exponential', 200)
           .timeout(this.d.options.jobTimeoutMs),
       );
-    await this.saveAll(this.d.queues.delivery, jobs);
+    }
+    await Promise.all([...guards, this.saveAll(this.d.queues.delivery, jobs)]);
   }
 
   private async saveAll(queue: Queue<Encoded>, jobs: Queue.Job<Encoded>[]): Promise<void> {
@@ -142,11 +170,13 @@ export class DeliveryEngine {
     const { queues, options } = this.d;
     queues.fanout.process(Math.max(4, Math.floor(options.concurrency / 8)), async (job) => {
       const f = decodeFanout(job.data);
-      await this.enqueueDeliveries(f.messageId, f.receiverIds, f.senderId, f.originDeviceId);
+      await this.planDeliveries(
+        f.receiverIds.map((receiverId) => ({ messageId: f.messageId, receiverId, senderId: f.senderId, originDeviceId: f.originDeviceId })),
+      );
     });
     queues.delivery.process(options.concurrency, async (job) => {
-      const j = decodeDelivery(job.data);
-      await this.deliver(j.messageId, j.receiverId, j.originDeviceId);
+      // A failure reruns the whole batch; pushes it repeats are deduplicated by id on the device (D14).
+      await Promise.all(decodeDeliveries(job.data).map((j) => this.deliver(j.messageId, j.receiverId, j.originDeviceId)));
     });
     for (const q of [queues.fanout, queues.delivery]) {
       q.on('error', (err) => this.d.log.warn({ err, queue: q.name }, 'queue error'));

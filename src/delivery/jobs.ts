@@ -30,12 +30,19 @@ const str = (v: number | Long | null | undefined) => (v == null ? '0' : v.toStri
 const b64 = (bytes: Uint8Array): Encoded => ({ p: Buffer.from(bytes).toString('base64') });
 const bytes = (e: Encoded) => Buffer.from(e.p, 'base64');
 
-export const encodeDelivery = (d: DeliveryJobData): Encoded =>
-  b64(im.DeliveryJob.encode({ messageId: u64(d.messageId), receiverId: u64(d.receiverId), originDeviceId: d.originDeviceId }).finish());
+export const encodeDeliveries = (items: DeliveryJobData[]): Encoded =>
+  b64(
+    im.DeliveryJobs.encode({
+      items: items.map((d) => ({ messageId: u64(d.messageId), receiverId: u64(d.receiverId), originDeviceId: d.originDeviceId })),
+    }).finish(),
+  );
 
-export function decodeDelivery(e: Encoded): DeliveryJobData {
-  const j = im.DeliveryJob.decode(bytes(e));
-  return { messageId: str(j.messageId), receiverId: str(j.receiverId), originDeviceId: j.originDeviceId };
+export function decodeDeliveries(e: Encoded): DeliveryJobData[] {
+  return im.DeliveryJobs.decode(bytes(e)).items.map((j) => ({
+    messageId: str(j.messageId),
+    receiverId: str(j.receiverId),
+    originDeviceId: j.originDeviceId ?? '',
+  }));
 }
 
 export const encodeFanout = (d: FanoutJobData): Encoded =>

@@ -15,5 +15,5 @@ export {
   correctRules,
 } from './cursor';
 export { encodeSyncToken, decodeSyncToken } from './sync-token';
-export { planFanout, deliveryJobId, fanoutJobId } from './fanout';
+export { planFanout, deliveryJobId, deliveryBatchJobId, fanoutJobId } from './fanout';
 export { ackKey, matchAcks } from './ack-match';
