@@ -6,7 +6,7 @@ import { idType } from './id';
  * A group chat (table chat_group); its id is the id of its conversation row.
  * owner and members are resolved by GroupResolver.
  */
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 @Entity({ tableName: 'chat_group' })
 export class Group {
   [OptionalProps]?: 'avatar' | 'memberCount' | 'createdAt' | 'dissolvedAt';

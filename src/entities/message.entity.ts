@@ -4,7 +4,7 @@ import { MessageType } from './enums';
 import { idType } from './id';
 
 /** One stored copy per message, 1:1 or group (D2). Built from rows by message.convert.ts. */
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 @Entity({ tableName: 'message' })
 export class Message {
   @Field(() => ID)

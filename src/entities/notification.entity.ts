@@ -7,7 +7,7 @@ import { idType } from './id';
  * A stored notification (D19): the row is written first, then pushed live.
  * sender, receiver and group are resolved by NotificationResolver through loaders.
  */
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 @Entity({ tableName: 'notification' })
 export class Notification {
   [OptionalProps]?: 'groupId' | 'remark' | 'createdAt' | 'updatedAt';

@@ -3,7 +3,7 @@ import { Field, ID, ObjectType } from 'type-graphql';
 import { idType } from './id';
 import { Permission } from './permission.entity';
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 @Entity({ tableName: 'role' })
 export class Role {
   @Field(() => ID)

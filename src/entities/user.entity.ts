@@ -3,7 +3,7 @@ import { Field, ID, ObjectType } from 'type-graphql';
 import { idType } from './id';
 import { Role } from './role.entity';
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 @Entity({ tableName: 'user' })
 export class User {
   [OptionalProps]?: 'createdAt' | 'deletedAt' | 'avatar' | 'email';

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
@@ -47,6 +47,9 @@ export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> 
       }),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: d.httpServer }),
+      // No cache hints are used; the default plugin would wrap every resolver of the schema
+      // the socket shares, in place, at the first HTTP request.
+      ApolloServerPluginCacheControlDisabled(),
       { serverWillStart: async () => ({ drainServer: d.onDrain }) },
       config.graphql.landingPage
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true })

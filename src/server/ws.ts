@@ -10,6 +10,7 @@ import type { Logger } from '../logger';
 import { limitRules } from '../schema/limits';
 import type { AppPubSub } from '../pubsub';
 import type { Services } from '../services';
+import { coalesceWrites } from './coalesce-writes';
 import { formatForClient } from './format-error';
 import { bearer, contextFor } from './http-context';
 
@@ -43,6 +44,7 @@ export function mountGraphQLWs(d: {
     }
   })();
   const wss = new WebSocketServer({ server: d.httpServer, path: '/graphql', maxPayload: config.ws.maxPayload });
+  wss.on('connection', coalesceWrites); // before graphql-ws's own listener: no frame is sent earlier
   // As over HTTP (Apollo's `introspection: false`): no __schema/__type when introspection is off.
   const rules = [
     ...specifiedRules,

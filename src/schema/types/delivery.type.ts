@@ -2,7 +2,7 @@ import { Field, ObjectType } from 'type-graphql';
 import type { Cursor } from '../../delivery/rules';
 import { Message } from '../../entities/message.entity';
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class MessagePage {
   @Field(() => [Message])
   messages!: Message[];
@@ -11,7 +11,7 @@ export class MessagePage {
   hasMore!: boolean;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class SyncBatch {
   @Field(() => [Message], { description: "Messages of all this user's conversations with id > the device's lastAck, oldest first." })
   messages!: Message[];
@@ -23,7 +23,7 @@ export class SyncBatch {
   syncToken!: string;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class AckState {
   @Field(() => Boolean, { description: 'False when acknowledgeSync found its syncToken stale: call sync again (duplicates are fine, ids dedupe).' })
   accepted!: boolean;

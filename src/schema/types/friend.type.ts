@@ -1,7 +1,7 @@
 import { Field, ObjectType } from 'type-graphql';
 
 /** The caller's view of one friend; `user` is resolved by FriendResolver through the user loader. */
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Friend {
   userId!: string;
 

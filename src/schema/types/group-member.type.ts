@@ -2,7 +2,7 @@ import { Field, ID, ObjectType } from 'type-graphql';
 import { GroupRole } from '../../entities';
 
 /** One active member of a group; `user` is resolved by GroupMemberResolver through the user loader. */
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class GroupMember {
   groupId!: string;
   userId!: string;

@@ -2,7 +2,7 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import type { MessageRow } from '../../delivery/message-source';
 import { User } from '../../entities';
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class ReadReceipt {
   readerId!: string;
 
@@ -16,7 +16,7 @@ export class ReadReceipt {
   lastRead!: string;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class MessageReaders {
   @Field(() => [User])
   read!: User[];
@@ -25,7 +25,7 @@ export class MessageReaders {
   unread!: User[];
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Conversation {
   peerId!: string | null;
   groupId!: string | null;

@@ -1,7 +1,7 @@
 import { Field, ObjectType } from 'type-graphql';
 import { User } from '../../entities';
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Session {
   @Field(() => String)
   accessToken!: string;
