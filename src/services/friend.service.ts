@@ -3,7 +3,6 @@ import type { QueryResult } from '@mikro-orm/core';
 import { Notification, NotificationStatus, NotificationType } from '../entities';
 import { AppError, ErrorCode, badInput, conflict, forbidden, notFound } from '../errors';
 import type { NotificationService } from './notification.service';
-import { inTransaction } from '../db/transaction';
 
 /** The caller's view of one friend: their own settings plus the friendship's start. */
 export interface FriendView {
@@ -63,7 +62,7 @@ export class FriendService {
 
   async sendRequest(userId: string, targetId: string, remark?: string | null): Promise<Notification> {
     if (userId === targetId) throw badInput('you cannot send a friend request to yourself');
-    const [note] = await inTransaction(this.em(), async (em) => {
+    const [note] = await this.em().transactional(async (em) => {
       await this.lockPair(em, userId, targetId);
       if (await this.areFriendsIn(em, userId, targetId)) throw conflict('you are already friends');
       const pending: Row[] = await em.execute(
@@ -98,7 +97,7 @@ export class FriendService {
     if (peek.receiverId !== userId) throw forbidden('only the receiver can answer this friend request');
     if (peek.type !== NotificationType.FRIEND_REQUEST) throw badInput('only a FRIEND_REQUEST notification can be answered');
     const requester = peek.senderId;
-    const [request, answer] = await inTransaction(this.em(), async (em) => {
+    const [request, answer] = await this.em().transactional(async (em) => {
       const users = await this.lockPair(em, userId, requester, false);
       const [row]: Row[] = await em.execute(`SELECT status FROM notification WHERE id = ? FOR UPDATE`, [notificationId]);
       if (!OPEN.includes(Number(row.status))) throw conflict('this friend request was already answered');
@@ -126,7 +125,7 @@ export class FriendService {
 
   async remove(userId: string, peerId: string): Promise<boolean> {
     if (userId === peerId) throw badInput('you cannot unfriend yourself');
-    const [note] = await inTransaction(this.em(), async (em) => {
+    const [note] = await this.em().transactional(async (em) => {
       await this.lockPair(em, userId, peerId, false);
       const [lo, hi] = pair(userId, peerId);
       const res = await em.execute<QueryResult>('DELETE FROM friendship WHERE user_lo = ? AND user_hi = ?', [lo, hi], 'run');

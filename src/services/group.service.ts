@@ -3,7 +3,6 @@ import type { EntityManager } from '@mikro-orm/mariadb';
 import type { Config } from '../config';
 import { ConversationKind, Group, GroupRole, type Notification, NotificationType } from '../entities';
 import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
-import { inTransaction } from '../db/transaction';
 import type { Keys } from '../redis';
 import type { Cache } from './cache';
 import type { FriendService } from './friend.service';
@@ -115,7 +114,7 @@ export class GroupService {
     const others = input.memberIds.filter((id) => id !== userId);
     if (others.length + 1 > this.config.groups.maxSize) throw limitExceeded(this.config.groups.maxSize);
     let notes: Notification[] = [];
-    const group = await inTransaction(this.em(), async (em) => {
+    const group = await this.em().transactional(async (em) => {
       await this.requireFriends(em, userId, others);
       const now = new Date();
       const res = await em.execute<QueryResult>(
@@ -220,7 +219,7 @@ export class GroupService {
     fn: (l: Locked) => Promise<{ result: T; notes?: NewNotification[] }>,
   ): Promise<T> {
     let notes: Notification[] = [];
-    const result = await inTransaction(this.em(), async (em) => {
+    const result = await this.em().transactional(async (em) => {
       const [conv]: Row[] = await em.execute('SELECT kind, head_seq, last_message_id FROM conversation WHERE id = ? FOR UPDATE', [groupId]);
       if (!conv || Number(conv.kind) !== ConversationKind.GROUP) throw notFound('group');
       const group = await em.findOne(Group, { id: groupId });
