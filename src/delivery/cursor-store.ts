@@ -1,4 +1,4 @@
-import type { Cursor, SyncTokenFields } from './rules';
+import { type Cursor, mergeGuards, type SyncTokenFields } from './rules';
 
 /** The little the store needs from a SQL connection (the mariadb pool and MikroORM's Connection both fit). */
 export interface Sql {
@@ -47,7 +47,10 @@ export class CursorStore {
         'run',
       ),
     );
-    // D7's late-commit guard for many users per statement (see offline()).
+    // D7's late-commit guard for many users per statement (see offline()). Guards of one
+    // user waiting together become one: failure(min m) does what each failure(m) would
+    // (D8: the smallest m sets both columns), and a device is spared only if every guard
+    // spared it (guarding a device that got the push is conservative: it re-syncs).
     this.guards = new Batcher(maxBatch, (n, params) =>
       this.sql().execute(
         `UPDATE device_cursor c JOIN (${rows(n, 'SELECT ? AS u, CAST(? AS UNSIGNED) AS m, ? AS ex')}) v ON c.user_id = v.u
@@ -58,6 +61,7 @@ export class CursorStore {
         params,
         'run',
       ),
+      mergeGuardRows,
     );
   }
 
@@ -148,6 +152,13 @@ export class CursorStore {
   }
 }
 
+/** Two guard rows [user, m, exceptDevices] of one user as one row (rules/cursor.ts mergeGuards). */
+function mergeGuardRows(a: unknown[], b: unknown[]): unknown[] {
+  const guard = (p: unknown[]) => ({ m: BigInt(String(p[1])), spared: String(p[2]).split(',').filter(Boolean) });
+  const g = mergeGuards(guard(a), guard(b));
+  return [a[0], g.m.toString(), g.spared.join(',')];
+}
+
 /**
  * Collects rows while a statement is in flight and sends them together as the
  * next one. Rows with the same key never share a statement.
@@ -156,7 +167,12 @@ class Batcher {
   private pending: Array<{ key: string; params: unknown[]; done: (e?: unknown) => void }> = [];
   private flushing = false;
 
-  constructor(private readonly max: number, private readonly run: (n: number, params: unknown[]) => Promise<unknown>) {}
+  constructor(
+    private readonly max: number,
+    private readonly run: (n: number, params: unknown[]) => Promise<unknown>,
+    /** Folds the params of two rows with the same key into one row; without it they wait for the next statement. */
+    private readonly merge?: (a: unknown[], b: unknown[]) => unknown[],
+  ) {}
 
   add(entry: { key: string; params: unknown[] }): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -172,11 +188,19 @@ class Batcher {
     while (this.pending.length) {
       const batch: typeof this.pending = [];
       const rest: typeof this.pending = [];
-      const seen = new Set<string>();
+      const seen = new Map<string, (typeof this.pending)[number]>();
       for (const p of this.pending) {
-        if (seen.has(p.key) || batch.length >= this.max) rest.push(p);
+        const same = seen.get(p.key);
+        if (same && this.merge) {
+          const first = same.done;
+          same.params = this.merge(same.params, p.params);
+          same.done = (e) => {
+            first(e);
+            p.done(e);
+          };
+        } else if (same || batch.length >= this.max) rest.push(p);
         else {
-          seen.add(p.key);
+          seen.set(p.key, p);
           batch.push(p);
         }
       }

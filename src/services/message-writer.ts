@@ -51,7 +51,7 @@ export class MessageWriter {
   constructor(
     private readonly pool: SqlPool,
     private readonly maxBatch = 128,
-    private readonly maxInFlight = 4,
+    private readonly maxInFlight = 2,
   ) {}
 
   write(req: WriteRequest): Promise<MessageRow | null> {

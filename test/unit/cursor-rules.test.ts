@@ -2,6 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   type Cursor,
+  type Guard,
+  mergeGuards,
+  offline,
   type SyncTokenFields,
   correctRules,
   failure,
@@ -210,4 +213,31 @@ test('syncAck leaves version unchanged', () => {
   const c = fence(cur(0n, null, 7));
   const { token } = read(c, [1n, 2n], 1);
   assert.equal(syncAck(c, token, 1n, true).cursor.version, 8);
+});
+
+// D7: guards of one user waiting together are applied as one (cursor-store's batched guard statement).
+test('merged guards leave a device where the guards one by one would, in any order; a broken merge does not', () => {
+  const project = (c: Cursor) => `${c.lastAck}/${c.lastAckErr}`;
+  const mismatches = (merge: (a: Guard, b: Guard) => Guard) => {
+    let bad = 0;
+    for (let lastAck = 0n; lastAck <= 5n; lastAck++) {
+      for (const lastAckErr of [null, 1n, 2n, 3n, 4n, 5n, 6n]) {
+        if (lastAckErr !== null && lastAckErr <= lastAck) continue;
+        const c = cur(lastAck, lastAckErr);
+        for (let m1 = 1n; m1 <= 6n; m1++) {
+          for (let m2 = 1n; m2 <= 6n; m2++) {
+            const oneByOne = [offline(offline(c, m1), m2), offline(offline(c, m2), m1)];
+            const merged = offline(c, merge({ m: m1, spared: [] }, { m: m2, spared: [] }).m);
+            for (const o of oneByOne) if (project(o) !== project(merged)) bad++;
+          }
+        }
+      }
+    }
+    return bad;
+  };
+  assert.equal(mismatches(mergeGuards), 0);
+  assert.ok(mismatches((a, b) => ({ m: a.m >= b.m ? a.m : b.m, spared: [] })) > 0, 'keeping the larger m loses a failure');
+  // Spared devices: only those every guard spared.
+  assert.deepEqual(mergeGuards({ m: 3n, spared: ['a', 'b'] }, { m: 5n, spared: ['b', 'c'] }), { m: 3n, spared: ['b'] });
+  assert.deepEqual(mergeGuards({ m: 3n, spared: ['a'] }, { m: 5n, spared: [] }).spared, []);
 });

@@ -79,6 +79,24 @@ export function offline(c: Cursor, m: bigint): Cursor {
   return m <= c.lastAck ? failure(c, m) : c;
 }
 
+/** One pending late-commit guard of a user: offline(m) on every device but the spared ones. */
+export interface Guard {
+  m: bigint;
+  spared: readonly string[];
+}
+
+/**
+ * Two guards of one user as one statement row: offline(min m) leaves lastAck
+ * and lastAckErr exactly as offline(m1) then offline(m2) would, in either
+ * order (the smaller m sets both columns, the larger then no longer applies).
+ * A device is spared only if both spared it: guarding a device that is
+ * getting m's push is conservative (its cursor waits for its next sync).
+ */
+export function mergeGuards(a: Guard, b: Guard): Guard {
+  const spareB = new Set(b.spared);
+  return { m: a.m <= b.m ? a.m : b.m, spared: a.spared.filter((d) => spareB.has(d)) };
+}
+
 /**
  * D7. Applied when a subscription attaches (before it is marked present) and
  * when it detaches or its presence lapses: offline pushes record nothing, so

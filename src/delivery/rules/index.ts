@@ -13,6 +13,8 @@ export {
   clampUpTo,
   syncRead,
   correctRules,
+  type Guard,
+  mergeGuards,
 } from './cursor';
 export { encodeSyncToken, decodeSyncToken } from './sync-token';
 export { planFanout, deliveryJobId, deliveryBatchJobId, fanoutJobId } from './fanout';
