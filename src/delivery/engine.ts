@@ -51,6 +51,9 @@ export interface EngineDeps {
 
 export type Outcome = 'success' | 'failure';
 
+/** How long the connections a job was planned with are used instead of a fresh presence read. */
+const FRESH_HOLDERS_MS = 2000;
+
 /** One delivery to plan: a message for one receiving user (for the sender, their other devices). */
 interface Planned {
   messageId: string;
@@ -146,10 +149,11 @@ export class DeliveryEngine {
         messageId: p.messageId,
         receiverId: p.receiverId,
         originDeviceId: p.receiverId === p.senderId ? p.originDeviceId : '',
+        holders: conns.get(p.receiverId),
       }));
       jobs.push(
         this.d.queues.delivery
-          .createJob(encodeDeliveries(items))
+          .createJob(encodeDeliveries({ items, plannedAt: Date.now() }))
           .setId(deliveryBatchJobId(items))
           .retries(5)
           .backoff('exponential', 200)
@@ -176,7 +180,11 @@ export class DeliveryEngine {
     });
     queues.delivery.process(options.concurrency, async (job) => {
       // A failure reruns the whole batch; pushes it repeats are deduplicated by id on the device (D14).
-      await Promise.all(decodeDeliveries(job.data).map((j) => this.deliver(j.messageId, j.receiverId, j.originDeviceId)));
+      const batch = decodeDeliveries(job.data);
+      // A fresh job pushes where presence was at planning; a device that attached since is fenced
+      // and syncs the message (D7). A retry, maybe much later, looks again.
+      const fresh = Date.now() - batch.plannedAt < FRESH_HOLDERS_MS;
+      await Promise.all(batch.items.map((j) => this.deliver(j.messageId, j.receiverId, j.originDeviceId, fresh ? j.holders : undefined)));
     });
     for (const q of [queues.fanout, queues.delivery]) {
       q.on('error', (err) => this.d.log.warn({ err, queue: q.name }, 'queue error'));
@@ -189,18 +197,18 @@ export class DeliveryEngine {
    * D6: push to every live device of the receiver and wait for each device's
    * acknowledge; one outcome per device, recorded by D8/D9.
    */
-  async deliver(messageId: string, receiverId: string, originDeviceId: string): Promise<Map<string, Outcome>> {
+  async deliver(messageId: string, receiverId: string, originDeviceId: string, holders?: RemoteConnection[]): Promise<Map<string, Outcome>> {
     const outcomes = new Map<string, Outcome>();
     const message = await this.d.messages.load(messageId);
     if (!message) return outcomes;
-    const conns = (await this.d.presence.connectionsOf(receiverId)).filter(
+    const conns = (holders ?? (await this.d.presence.connectionsOf(receiverId))).filter(
       (c) => !(receiverId === message.sender_id && c.deviceId === originDeviceId),
     );
     const byDevice = new Map<string, RemoteConnection[]>();
     for (const c of conns) byDevice.set(c.deviceId, [...(byDevice.get(c.deviceId) ?? []), c]);
-    const holders = [...byDevice.keys()];
-    if (receiverId === message.sender_id && originDeviceId) holders.push(originDeviceId);
-    await this.d.store.offline(messageId, { userId: receiverId, exceptDevices: holders });
+    const spared = [...byDevice.keys()];
+    if (receiverId === message.sender_id && originDeviceId) spared.push(originDeviceId);
+    await this.d.store.offline(messageId, { userId: receiverId, exceptDevices: spared });
     await Promise.all(
       [...byDevice].map(async ([deviceId, connections]) => {
         // Wait first, then push: an acknowledge can come back before publish() returns.

@@ -1,11 +1,19 @@
 import Long from 'long';
 import { im } from '../wire/im';
+import type { RemoteConnection } from './presence';
 
 /** Job payloads carry ids only, encoded with proto/im.proto (D5). */
 export interface DeliveryJobData {
   messageId: string;
   receiverId: string;
   originDeviceId: string;
+  /** The receiver's live connections when the delivery was planned. */
+  holders?: RemoteConnection[];
+}
+
+export interface DeliveryBatch {
+  items: DeliveryJobData[];
+  plannedAt: number;
 }
 
 export interface FanoutJobData {
@@ -30,19 +38,33 @@ const str = (v: number | Long | null | undefined) => (v == null ? '0' : v.toStri
 const b64 = (bytes: Uint8Array): Encoded => ({ p: Buffer.from(bytes).toString('base64') });
 const bytes = (e: Encoded) => Buffer.from(e.p, 'base64');
 
-export const encodeDeliveries = (items: DeliveryJobData[]): Encoded =>
+export const encodeDeliveries = (b: DeliveryBatch): Encoded =>
   b64(
     im.DeliveryJobs.encode({
-      items: items.map((d) => ({ messageId: u64(d.messageId), receiverId: u64(d.receiverId), originDeviceId: d.originDeviceId })),
+      plannedAt: Long.fromNumber(b.plannedAt),
+      items: b.items.map((d) => ({
+        messageId: u64(d.messageId),
+        receiverId: u64(d.receiverId),
+        originDeviceId: d.originDeviceId,
+        holders: (d.holders ?? []).map((h) => ({ nodeId: h.nodeId, connectionId: h.connectionId, deviceId: h.deviceId })),
+      })),
     }).finish(),
   );
 
-export function decodeDeliveries(e: Encoded): DeliveryJobData[] {
-  return im.DeliveryJobs.decode(bytes(e)).items.map((j) => ({
-    messageId: str(j.messageId),
-    receiverId: str(j.receiverId),
-    originDeviceId: j.originDeviceId ?? '',
-  }));
+export function decodeDeliveries(e: Encoded): DeliveryBatch {
+  const j = im.DeliveryJobs.decode(bytes(e));
+  return {
+    plannedAt: Number(j.plannedAt ?? 0),
+    items: j.items.map((d) => {
+      const receiverId = str(d.receiverId);
+      return {
+        messageId: str(d.messageId),
+        receiverId,
+        originDeviceId: d.originDeviceId ?? '',
+        holders: (d.holders ?? []).map((h) => ({ nodeId: h.nodeId ?? '', connectionId: h.connectionId ?? '', deviceId: h.deviceId ?? '', userId: receiverId })),
+      };
+    }),
+  };
 }
 
 export const encodeFanout = (d: FanoutJobData): Encoded =>
