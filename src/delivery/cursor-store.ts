@@ -37,10 +37,11 @@ export class CursorStore {
 
   constructor(private readonly sql: () => Sql, maxBatch = 200) {
     // D9 for many devices per statement: the rule is in the WHERE, evaluated under each row's lock.
+    // The listed rows drive the join (STRAIGHT_JOIN), so each cursor is found by its key, never scanned.
     this.successes = new Batcher(maxBatch, (n, params) =>
       this.sql().execute(
-        `UPDATE device_cursor c JOIN (${rows(n, 'SELECT ? AS u, ? AS d, CAST(? AS UNSIGNED) AS m')}) v
-           ON c.user_id = v.u AND c.device_id = v.d
+        `UPDATE (${rows(n, 'SELECT ? AS u, ? AS d, CAST(? AS UNSIGNED) AS m')}) v
+           STRAIGHT_JOIN device_cursor c ON c.user_id = v.u AND c.device_id = v.d
          SET c.last_ack = v.m
          WHERE c.last_ack < v.m AND (c.last_ack_err IS NULL OR v.m < c.last_ack_err)`,
         params,
@@ -51,17 +52,38 @@ export class CursorStore {
     // user waiting together become one: failure(min m) does what each failure(m) would
     // (D8: the smallest m sets both columns), and a device is spared only if every guard
     // spared it (guarding a device that got the push is conservative: it re-syncs).
-    this.guards = new Batcher(maxBatch, (n, params) =>
-      this.sql().execute(
-        `UPDATE device_cursor c JOIN (${rows(n, 'SELECT ? AS u, CAST(? AS UNSIGNED) AS m, ? AS ex')}) v ON c.user_id = v.u
-         SET c.last_ack = v.m - 1,
-             c.last_ack_err = IF(c.last_ack_err IS NULL OR v.m < c.last_ack_err, v.m, c.last_ack_err),
-             c.version = c.version + 1
-         WHERE c.last_ack >= v.m AND FIND_IN_SET(c.device_id, v.ex) = 0`,
-        params,
-        'run',
-      ),
-      mergeGuardRows,
+    this.guards = new Batcher(maxBatch, (n, params) => this.applyGuards(n, params), mergeGuardRows);
+  }
+
+  /**
+   * Guard rows [user, m, exceptDevices]. Almost always no device has
+   * lastAck >= m, so a plain read (no locks, no undo) looks first, and only
+   * the rows it finds are updated, by the rule itself. The read is where the
+   * guards that matched nothing took effect: each guard is one user's, and
+   * could equally have run then.
+   */
+  private async applyGuards(n: number, params: unknown[]): Promise<void> {
+    const guards = Array.from({ length: n }, (_, i) => ({ u: String(params[3 * i]), m: BigInt(String(params[3 * i + 1])), ex: String(params[3 * i + 2]) }));
+    const found: Array<{ user_id: unknown; device_id: unknown; last_ack: unknown }> = await this.sql().execute(
+      `SELECT user_id, device_id, last_ack FROM device_cursor WHERE user_id IN (${guards.map(() => '?').join(', ')})`,
+      guards.map((g) => g.u),
+    );
+    const byUser = new Map(guards.map((g) => [g.u, g]));
+    const hit = new Set<string>();
+    for (const r of found) {
+      const g = byUser.get(String(r.user_id));
+      if (g && BigInt(String(r.last_ack)) >= g.m && !g.ex.split(',').includes(String(r.device_id))) hit.add(g.u);
+    }
+    if (!hit.size) return;
+    const apply = guards.filter((g) => hit.has(g.u));
+    await this.sql().execute(
+      `UPDATE (${rows(apply.length, 'SELECT ? AS u, CAST(? AS UNSIGNED) AS m, ? AS ex')}) v STRAIGHT_JOIN device_cursor c ON c.user_id = v.u
+       SET c.last_ack = v.m - 1,
+           c.last_ack_err = IF(c.last_ack_err IS NULL OR v.m < c.last_ack_err, v.m, c.last_ack_err),
+           c.version = c.version + 1
+       WHERE c.last_ack >= v.m AND FIND_IN_SET(c.device_id, v.ex) = 0`,
+      apply.flatMap((g) => [g.u, g.m.toString(), g.ex]),
+      'run',
     );
   }
 

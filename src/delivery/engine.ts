@@ -132,8 +132,7 @@ export class DeliveryEngine {
    * the rest. Job ids derive from their contents, so a repeat is a no-op (D3).
    */
   private async planDeliveries(planned: Planned[]): Promise<void> {
-    const users = [...new Set(planned.map((p) => p.receiverId))];
-    const conns = new Map(await Promise.all(users.map(async (u) => [u, await this.d.presence.connectionsOf(u)] as const)));
+    const conns = await this.d.presence.connectionsOfMany([...new Set(planned.map((p) => p.receiverId))]);
     const live: Planned[] = [];
     const guards: Promise<void>[] = [];
     for (const p of planned) {

@@ -10,6 +10,19 @@ export interface RemoteConnection extends Connection {
   nodeId: string;
 }
 
+const parseMember = (userId: string, m: string): RemoteConnection => {
+  const [nodeId, connectionId, deviceId] = m.split('|');
+  return { nodeId, connectionId, deviceId, userId };
+};
+
+// KEYS: presence sets; ARGV[1]: now (ms). One ZRANGEBYSCORE per key, answered together.
+const PRESENCE_MANY = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[i] = redis.call('ZRANGEBYSCORE', key, ARGV[1], '+inf')
+end
+return out`;
+
 /**
  * Who is online, in Redis so every node sees it (D20). Per user a sorted set
  * of "nodeId|connectionId|deviceId" scored by expiry time; a live socket's
@@ -49,10 +62,22 @@ export class Presence {
   /** Live connections of a user on any node. */
   async connectionsOf(userId: string): Promise<RemoteConnection[]> {
     const members = await this.redis.zrangebyscore(this.keys.presence(userId), Date.now(), '+inf');
-    return members.map((m) => {
-      const [nodeId, connectionId, deviceId] = m.split('|');
-      return { nodeId, connectionId, deviceId, userId };
-    });
+    return members.map((m) => parseMember(userId, m));
+  }
+
+  /**
+   * Live connections of many users in one command (a script reading each
+   * user's set), instead of one command per user: a group message asks for
+   * every member, and the client's cost is per command.
+   */
+  async connectionsOfMany(userIds: readonly string[]): Promise<Map<string, RemoteConnection[]>> {
+    const out = new Map<string, RemoteConnection[]>();
+    if (!userIds.length) return out;
+    const redis = this.redis as Redis & { presenceMany?: (n: number, ...args: Array<string | number>) => Promise<string[][]> };
+    if (!redis.presenceMany) redis.defineCommand('presenceMany', { lua: PRESENCE_MANY });
+    const lists = await redis.presenceMany!(userIds.length, ...userIds.map((u) => this.keys.presence(u)), Date.now());
+    userIds.forEach((u, i) => out.set(u, (lists[i] ?? []).map((m) => parseMember(u, m))));
+    return out;
   }
 
   async isOnline(userId: string): Promise<boolean> {

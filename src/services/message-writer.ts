@@ -121,7 +121,8 @@ export class MessageWriter {
     q.add('START TRANSACTION');
     const iDirect = direct.length
       ? q.add(
-          `SELECT id, head_seq, direct_key FROM conversation WHERE direct_key IN (${marks(direct.length)}) ORDER BY id FOR UPDATE`,
+          // In direct_key order (the unique index), never by id: ORDER BY id had MariaDB scan, and lock, every conversation.
+          `SELECT id, head_seq, direct_key FROM conversation WHERE direct_key IN (${marks(direct.length)}) FOR UPDATE`,
           direct.map((r) => directKey(r.senderId, r.to.userId!)),
         )
       : -1;
@@ -217,13 +218,14 @@ export class MessageWriter {
       rows.flatMap((m) => [m.conversation_id, m.seq]),
     );
     const iHeads = w.add(
-      `UPDATE conversation c JOIN (${unionRows(moves.heads.length, '? AS id, ? AS head')}) v ON c.id = v.id
+      // The batch's rows first, then each conversation by its key (STRAIGHT_JOIN: never a scan of conversation).
+      `UPDATE (${unionRows(moves.heads.length, '? AS id, ? AS head')}) v STRAIGHT_JOIN conversation c ON c.id = v.id
           SET c.head_seq = v.head, c.last_activity_at = ?,
               c.last_message_id = (SELECT m.id FROM message m WHERE m.conversation_id = v.id AND m.seq = v.head)`,
       [...moves.heads.flatMap((h) => [h.conversationId, h.head]), now],
     );
     const iReads = w.add(
-      `UPDATE conversation_member cm JOIN (${unionRows(moves.reads.length, '? AS c, ? AS u, ? AS seq')}) v ON cm.conversation_id = v.c AND cm.user_id = v.u
+      `UPDATE (${unionRows(moves.reads.length, '? AS c, ? AS u, ? AS seq')}) v STRAIGHT_JOIN conversation_member cm ON cm.conversation_id = v.c AND cm.user_id = v.u
           SET cm.last_read_id = (SELECT m.id FROM message m WHERE m.conversation_id = v.c AND m.seq = v.seq), cm.last_read_seq = v.seq`,
       moves.reads.flatMap((r) => [r.conversationId, r.userId, r.seq]),
     );
