@@ -219,13 +219,13 @@ export class MessageWriter {
     );
     const iHeads = w.add(
       // The batch's rows first, then each conversation by its key (STRAIGHT_JOIN: never a scan of conversation).
-      `UPDATE (${unionRows(moves.heads.length, '? AS id, ? AS head')}) v STRAIGHT_JOIN conversation c ON c.id = v.id
+      `UPDATE (${unionRows(moves.heads.length, 'CAST(? AS UNSIGNED) AS id, ? AS head')}) v STRAIGHT_JOIN conversation c ON c.id = v.id
           SET c.head_seq = v.head, c.last_activity_at = ?,
               c.last_message_id = (SELECT m.id FROM message m WHERE m.conversation_id = v.id AND m.seq = v.head)`,
       [...moves.heads.flatMap((h) => [h.conversationId, h.head]), now],
     );
     const iReads = w.add(
-      `UPDATE (${unionRows(moves.reads.length, '? AS c, ? AS u, ? AS seq')}) v STRAIGHT_JOIN conversation_member cm ON cm.conversation_id = v.c AND cm.user_id = v.u
+      `UPDATE (${unionRows(moves.reads.length, 'CAST(? AS UNSIGNED) AS c, CAST(? AS UNSIGNED) AS u, ? AS seq')}) v STRAIGHT_JOIN conversation_member cm ON cm.conversation_id = v.c AND cm.user_id = v.u
           SET cm.last_read_id = (SELECT m.id FROM message m WHERE m.conversation_id = v.c AND m.seq = v.seq), cm.last_read_seq = v.seq`,
       moves.reads.flatMap((r) => [r.conversationId, r.userId, r.seq]),
     );
