@@ -38,6 +38,29 @@ export function toMessageRow(r: Record<string, unknown>): MessageRow {
   };
 }
 
+/** The row of a message just stored, as a read would return it. */
+export function newMessageRow(
+  id: string,
+  conversationId: string,
+  seq: number,
+  m: { senderId: string; clientMsgId: string; type: number; to: { userId?: string | null; groupId?: string | null }; content: string; ext?: string | null },
+  createdAt: Date,
+): MessageRow {
+  return {
+    id,
+    conversation_id: conversationId,
+    seq,
+    sender_id: m.senderId,
+    client_msg_id: m.clientMsgId,
+    type: m.type,
+    receiver_id: m.to.userId ?? null,
+    group_id: m.to.groupId ?? null,
+    content: m.content,
+    ext: m.ext ?? null,
+    created_at: createdAt,
+  };
+}
+
 export const MESSAGE_COLUMNS =
   'm.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.type, m.receiver_id, m.group_id, m.content, m.ext, m.created_at';
 

@@ -1,6 +1,6 @@
 import type { SqlPool } from '../db/pool';
 import { isDeadlock } from '../delivery/cursor-store';
-import type { MessageRow } from '../delivery/message-source';
+import { type MessageRow, newMessageRow } from '../delivery/message-source';
 import { ConversationKind, GroupRole, type MessageType } from '../entities/enums';
 import { batchMoves, placeBatch } from './message-batch';
 import { directKey } from './membership';
@@ -153,13 +153,7 @@ export class MessageWriter {
           }),
         )
       : -1;
-    let results: unknown[];
-    try {
-      results = await q.run(conn);
-    } catch (e) {
-      await conn.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    }
+    const results = await q.run(conn);
     const rowsOf = (i: number) => (i < 0 ? [] : (results[i] as Row[]));
 
     const heads = new Map<string, number>();
@@ -188,22 +182,8 @@ export class MessageWriter {
       return out;
     }
     const now = new Date();
-    const rows = placed.map(({ index, conversationId, seq }): MessageRow => {
-      const r = reqs[index];
-      return {
-        id: '',
-        conversation_id: conversationId,
-        seq,
-        sender_id: r.senderId,
-        client_msg_id: r.clientMsgId,
-        type: r.type,
-        receiver_id: r.to.userId ?? null,
-        group_id: r.to.groupId ?? null,
-        content: r.content,
-        ext: r.ext ?? null,
-        created_at: now,
-      };
-    });
+    // The ids are filled in from the read-back below.
+    const rows = placed.map(({ index, conversationId, seq }) => newMessageRow('', conversationId, seq, reqs[index], now));
     const moves = batchMoves(reqs, placed);
 
     const w = new Statements();
@@ -230,13 +210,7 @@ export class MessageWriter {
       moves.reads.flatMap((r) => [r.conversationId, r.userId, r.seq]),
     );
     w.add('COMMIT');
-    let written: unknown[];
-    try {
-      written = await w.run(conn);
-    } catch (e) {
-      await conn.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    }
+    const written = await w.run(conn);
     // The locks make both hold; should one ever fail, the batch is committed anyway and the
     // senders' retries with the same clientMsgId return the stored messages (D3).
     if (affected(written[iHeads]) !== moves.heads.length || affected(written[iReads]) !== moves.reads.length) {
@@ -270,9 +244,15 @@ class Statements {
     return this.sql.length - 1;
   }
 
+  /** A failed statement ends the packet there; whatever the transaction did so far is rolled back. */
   async run(conn: MultiQuery): Promise<unknown[]> {
-    const res = await conn.query(this.sql.join(';\n'), this.params);
-    return this.sql.length === 1 ? [res] : (res as unknown[]);
+    try {
+      const res = await conn.query(this.sql.join(';\n'), this.params);
+      return this.sql.length === 1 ? [res] : (res as unknown[]);
+    } catch (e) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
   }
 }
 

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/mariadb';
 import type { SqlPool } from '../db/pool';
 import { isDeadlock } from '../delivery/cursor-store';
 import type { DeliveryEngine } from '../delivery/engine';
-import { MESSAGE_COLUMNS, type MessageRow, toMessageRow } from '../delivery/message-source';
+import { MESSAGE_COLUMNS, type MessageRow, newMessageRow, toMessageRow } from '../delivery/message-source';
 import { ConversationKind, GroupRole, MessageType } from '../entities/enums';
 import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
 import { directKey, findMembership } from './membership';
@@ -177,19 +177,7 @@ export class MessageService {
       );
       // Both rows change on every send; anything else would leave the head behind (rolled back).
       if (Number(moved.affectedRows) !== 2) throw new Error(`conversation ${conversationId}: head or sender row not moved`);
-      return {
-        id,
-        conversation_id: conversationId,
-        seq,
-        sender_id: senderId,
-        client_msg_id: input.clientMsgId,
-        type: input.type,
-        receiver_id: input.to.userId ?? null,
-        group_id: input.to.groupId ?? null,
-        content: input.content,
-        ext: input.ext ?? null,
-        created_at: now,
-      };
+      return newMessageRow(id, conversationId, seq, { senderId, ...input }, now);
     });
   }
 
