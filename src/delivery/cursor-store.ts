@@ -1,3 +1,4 @@
+import { marks, unionRows } from '../db/sql-text';
 import { type Cursor, mergeGuards, type SyncTokenFields } from './rules';
 
 /** The little the store needs from a SQL connection (the mariadb pool and MikroORM's Connection both fit). */
@@ -23,7 +24,6 @@ export const isDeadlock = (e: unknown): boolean => {
   return x?.errno === 1213 || /ER_LOCK_DEADLOCK|Deadlock found/.test(`${x?.code ?? ''} ${x?.message ?? ''}`);
 };
 
-const rows = (n: number, row: string) => Array.from({ length: n }, () => row).join(' UNION ALL ');
 
 /**
  * The per-device ack cursor in MariaDB. Each rule of src/delivery/rules/cursor.ts
@@ -40,7 +40,7 @@ export class CursorStore {
     // The listed rows drive the join (STRAIGHT_JOIN), so each cursor is found by its key, never scanned.
     this.successes = new Batcher(maxBatch, (n, params) =>
       this.sql().execute(
-        `UPDATE (${rows(n, 'SELECT ? AS u, ? AS d, CAST(? AS UNSIGNED) AS m')}) v
+        `UPDATE (${unionRows(n, '? AS u, ? AS d, CAST(? AS UNSIGNED) AS m')}) v
            STRAIGHT_JOIN device_cursor c ON c.user_id = v.u AND c.device_id = v.d
          SET c.last_ack = v.m
          WHERE c.last_ack < v.m AND (c.last_ack_err IS NULL OR v.m < c.last_ack_err)`,
@@ -65,7 +65,7 @@ export class CursorStore {
   private async applyGuards(n: number, params: unknown[]): Promise<void> {
     const guards = Array.from({ length: n }, (_, i) => ({ u: String(params[3 * i]), m: BigInt(String(params[3 * i + 1])), ex: String(params[3 * i + 2]) }));
     const found: Array<{ user_id: unknown; device_id: unknown; last_ack: unknown }> = await this.sql().execute(
-      `SELECT user_id, device_id, last_ack FROM device_cursor WHERE user_id IN (${guards.map(() => '?').join(', ')})`,
+      `SELECT user_id, device_id, last_ack FROM device_cursor WHERE user_id IN (${marks(guards.length)})`,
       guards.map((g) => g.u),
     );
     const byUser = new Map(guards.map((g) => [g.u, g]));
@@ -77,7 +77,7 @@ export class CursorStore {
     if (!hit.size) return;
     const apply = guards.filter((g) => hit.has(g.u));
     await this.sql().execute(
-      `UPDATE (${rows(apply.length, 'SELECT ? AS u, CAST(? AS UNSIGNED) AS m, ? AS ex')}) v STRAIGHT_JOIN device_cursor c ON c.user_id = v.u
+      `UPDATE (${unionRows(apply.length, '? AS u, CAST(? AS UNSIGNED) AS m, ? AS ex')}) v STRAIGHT_JOIN device_cursor c ON c.user_id = v.u
        SET c.last_ack = v.m - 1,
            c.last_ack_err = IF(c.last_ack_err IS NULL OR v.m < c.last_ack_err, v.m, c.last_ack_err),
            c.version = c.version + 1

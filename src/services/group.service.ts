@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/mariadb';
 import type { Config } from '../config';
 import { ConversationKind, Group, GroupRole, type Notification, NotificationType } from '../entities';
 import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
+import { marks } from '../db/sql-text';
 import type { Keys } from '../redis';
 import type { Cache } from './cache';
 import type { FriendService } from './friend.service';
@@ -32,7 +33,6 @@ interface Locked {
   headSeq: number;
 }
 
-const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 const limitExceeded = (max: number) => new AppError(ErrorCode.LIMIT_EXCEEDED, `a group holds at most ${max} members`);
 
 /**

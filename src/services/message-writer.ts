@@ -1,4 +1,5 @@
 import type { SqlPool } from '../db/pool';
+import { marks, unionRows } from '../db/sql-text';
 import { isDeadlock } from '../delivery/cursor-store';
 import { type MessageRow, newMessageRow } from '../delivery/message-source';
 import { ConversationKind, GroupRole, type MessageType } from '../entities/enums';
@@ -256,8 +257,6 @@ class Statements {
   }
 }
 
-const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-const unionRows = (n: number, row: string) => Array.from({ length: n }, () => `SELECT ${row}`).join(' UNION ALL ');
 const ordered = (a: string, b: string): [string, string] => (BigInt(a) < BigInt(b) ? [a, b] : [b, a]);
 const affected = (r: unknown) => Number((r as { affectedRows?: number | bigint }).affectedRows ?? 0);
 export const isDuplicate = (e: unknown) => /ER_DUP_ENTRY|Duplicate entry/.test(String((e as { code?: string }).code ?? e));
