@@ -35,7 +35,13 @@ export class CursorStore {
   private readonly successes: Batcher;
   private readonly guards: Batcher;
 
-  constructor(private readonly sql: () => Sql, maxBatch = 200) {
+  /**
+   * successWindowMs: how long acknowledged pushes wait to share a statement.
+   * Nothing waits on them but the end of their job (the device already holds
+   * the message), and a later lastAck only means a longer sync after a crash;
+   * without the wait nearly every acknowledge was a statement and a commit.
+   */
+  constructor(private readonly sql: () => Sql, maxBatch = 200, successWindowMs = 20) {
     // D9 for many devices per statement: the rule is in the WHERE, evaluated under each row's lock.
     // The listed rows drive the join (STRAIGHT_JOIN), so each cursor is found by its key, never scanned.
     this.successes = new Batcher(maxBatch, (n, params) =>
@@ -47,6 +53,8 @@ export class CursorStore {
         params,
         'run',
       ),
+      undefined,
+      successWindowMs,
     );
     // D7's late-commit guard for many users per statement (see offline()). Guards of one
     // user waiting together become one: failure(min m) does what each failure(m) would
@@ -194,14 +202,20 @@ class Batcher {
     private readonly run: (n: number, params: unknown[]) => Promise<unknown>,
     /** Folds the params of two rows with the same key into one row; without it they wait for the next statement. */
     private readonly merge?: (a: unknown[], b: unknown[]) => unknown[],
+    /** How long rows gather before each statement (0: the next turn). */
+    private readonly windowMs = 0,
   ) {}
+
+  private wait(): Promise<void> {
+    return new Promise((r) => (this.windowMs > 0 ? setTimeout(r, this.windowMs) : setImmediate(r)));
+  }
 
   add(entry: { key: string; params: unknown[] }): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ ...entry, done: (e) => (e ? reject(e) : resolve()) });
       if (!this.flushing) {
         this.flushing = true;
-        setImmediate(() => void this.flush());
+        void this.wait().then(() => this.flush());
       }
     });
   }
@@ -243,6 +257,7 @@ class Batcher {
           break;
         }
       }
+      if (this.pending.length && this.windowMs > 0) await this.wait();
     }
     this.flushing = false;
   }

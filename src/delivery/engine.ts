@@ -207,9 +207,12 @@ export class DeliveryEngine {
     for (const c of conns) byDevice.set(c.deviceId, [...(byDevice.get(c.deviceId) ?? []), c]);
     const spared = [...byDevice.keys()];
     if (receiverId === message.sender_id && originDeviceId) spared.push(originDeviceId);
-    await this.d.store.offline(messageId, { userId: receiverId, exceptDevices: spared });
-    await Promise.all(
-      [...byDevice].map(async ([deviceId, connections]) => {
+    // The guard concerns only the devices not pushed to, so it runs beside the pushes
+    // (not before them, on the push's latency) and ends with the job, as D10 needs.
+    const guard = this.d.store.offline(messageId, { userId: receiverId, exceptDevices: spared });
+    await Promise.all([
+      guard,
+      ...[...byDevice].map(async ([deviceId, connections]) => {
         // Wait first, then push: an acknowledge can come back before publish() returns.
         const acked = this.d.acks.wait(receiverId, deviceId, messageId, this.d.options.ackTimeoutMs);
         const sent = await Promise.all(connections.map((c) => this.d.nodes.push(c, message).then(() => true, () => false)));
@@ -218,7 +221,7 @@ export class DeliveryEngine {
         if (ok) await this.d.store.successLater(receiverId, deviceId, messageId);
         else await this.d.store.failure(receiverId, deviceId, messageId);
       }),
-    );
+    ]);
     return outcomes;
   }
 
