@@ -240,6 +240,7 @@ class Batcher {
           batch.push(p);
         }
       }
+      const carried = rest.length > 0;
       this.pending = rest;
       // Rows are sorted so concurrent statements lock in one order; a deadlock is retried.
       batch.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -257,7 +258,9 @@ class Batcher {
           break;
         }
       }
-      if (this.pending.length && this.windowMs > 0) await this.wait();
+      // Rows held back because their key was already in this statement go next without
+      // waiting: one device's successes can arrive faster than one per window.
+      if (this.pending.length && this.windowMs > 0 && !carried) await this.wait();
     }
     this.flushing = false;
   }
