@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { type ChatMessage, ImClient, type Peer as To } from '../../client/im-client';
 import { createGroup, MESSAGE_FIELDS, makeFriends, waitOnline } from '../support/chat';
@@ -463,6 +464,20 @@ export function verdict(ledger: Ledger, peers: Peer[], tap?: FetchTap): Verdict 
     .map((p) => `${p.name}: sync ${p.healedBySync.size}, history ${p.healedByHistory.size}, drops ${p.drops}, sockets ${p.sockets.length}`)
     .join('; ');
   return { lost, duplicates, order, healed };
+}
+
+/**
+ * The last step of the fault tests: each peer catches up through `url` (sync
+ * and gap fill, as its client would), then nothing acknowledged is lost,
+ * nothing reaches an app twice, and each conversation is in seq order.
+ */
+export async function finalCheck(scene: Scene, url: string, ledger: Ledger, peers: Peer[], conversations: Conversation[], tap?: FetchTap): Promise<void> {
+  for (const p of peers) await catchUp(url, p, conversations);
+  const v = verdict(ledger, peers, tap);
+  scene.note(`final catch-up: ${v.healed}`);
+  assert.deepEqual(v.lost, [], 'no acknowledged message is lost');
+  assert.deepEqual(v.duplicates, [], 'the app sees each message once');
+  assert.deepEqual(v.order, [], 'in seq order per conversation');
 }
 
 /** Waits until the user's messages subscription is live (as seen through `url`). */

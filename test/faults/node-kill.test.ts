@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type Router, scaled, startRouter } from '../support/processes';
 import {
-  addNode, catchUp, cluster, type Conversation, direct, FetchTap, group, Ledger, online, Peer, sleep, socialSetup, startTraffic,
-  untilAcked, verdict, waitLive, withScene,
+  addNode, cluster, type Conversation, direct, FetchTap, finalCheck, group, Ledger, online, Peer, socialSetup, startTraffic,
+  untilAcked, waitLive, withScene,
 } from './kit';
 
 // Issue 6, fault 1: two server nodes on one MariaDB and one Redis, clients spread
@@ -85,11 +85,6 @@ test('D20/D11/D7/D3: a node killed with SIGKILL mid-traffic loses no acknowledge
 
     const live = await waitLive(ledger, peers, 15_000);
     scene.note(`typed clients alone complete: ${live}`);
-    for (const p of peers) await catchUp(survivor.url, p, conversations);
-    const v = verdict(ledger, peers, tap);
-    scene.note(`healed by the final catch-up: ${v.healed}`);
-    assert.deepEqual(v.lost, [], 'no acknowledged message is lost');
-    assert.deepEqual(v.duplicates, [], 'the app sees each message once');
-    assert.deepEqual(v.order, [], 'in seq order per conversation');
+    await finalCheck(scene, survivor.url, ledger, peers, conversations, tap);
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { scaled } from '../support/processes';
 import {
-  addNode, catchUp, cluster, FetchTap, fivePeerTraffic, Peer, queueState, sleep, socialSetup, startPeers, untilAcked, verdict, waitLive, withScene,
+  addNode, cluster, FetchTap, finalCheck, fivePeerTraffic, Peer, queueState, sleep, socialSetup, startPeers, untilAcked, waitLive, withScene,
 } from './kit';
 
 // Issue 6, fault 2: a worker (a server node: every node runs the bee-queue
@@ -74,11 +74,6 @@ test('D5/D11: a worker killed with SIGKILL mid-delivery: its stalled jobs are re
     }
     assert.deepEqual({ active: q.active, waiting: q.waiting, jobs: q.jobs }, { active: 0, waiting: 0, jobs: 0 }, 'the delivery queue drained');
 
-    for (const p of peers) await catchUp(survivor.url, p, conversations);
-    const v = verdict(ledger, peers, tap);
-    scene.note(`final catch-up: ${v.healed}`);
-    assert.deepEqual(v.lost, [], 'no acknowledged message is lost');
-    assert.deepEqual(v.duplicates, [], 'the app sees each message once');
-    assert.deepEqual(v.order, []);
+    await finalCheck(scene, survivor.url, ledger, peers, conversations, tap);
   });
 });
