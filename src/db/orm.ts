@@ -4,6 +4,7 @@ import { createConnection } from 'mariadb';
 import type { Config } from '../config';
 import { entities } from '../entities';
 import type { Logger } from '../logger';
+import { scopeAsyncLocalStorage } from './async-scopes';
 import { migrationsList } from './migrations';
 
 export type Orm = MikroORM;
@@ -31,6 +32,7 @@ export async function dropDatabase(db: Config['database']): Promise<void> {
 
 export async function createOrm(config: Config, log: Logger): Promise<Orm> {
   const db = config.database;
+  scopeAsyncLocalStorage();
   const orm = await MikroORM.init({
     entities,
     host: db.host,
