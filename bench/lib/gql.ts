@@ -121,7 +121,7 @@ export const SUBSCRIPTIONS = {
   readReceipts: 'subscription { readReceipts { lastRead groupId peerId } }',
 };
 
-export interface SyncResult<M> { messages: M[]; pages: number; refused: number }
+export interface SyncResult<M> { messages: M[]; pages: number; refused: number; syncMs: number; ackMs: number }
 
 /**
  * D14 step 3: sync and acknowledgeSync page by page until the last page is
@@ -131,20 +131,26 @@ export async function syncAll<M extends { id: string }>(op: Op, limit = 500, max
   const messages: M[] = [];
   let pages = 0;
   let refused = 0;
+  let syncMs = 0;
+  let ackMs = 0;
   for (let round = 0; round < maxRounds; round++) {
+    const t0 = now();
     const { sync } = await op<{ sync: { messages: M[]; hasMore: boolean; syncToken: string } }>(
       `query($l: Int) { sync(limit: $l) { messages { ${MSG} } hasMore syncToken } }`, { l: limit },
     );
+    const t1 = now();
+    syncMs += t1 - t0;
     pages++;
     messages.push(...sync.messages);
     const upTo = sync.messages.length ? sync.messages[sync.messages.length - 1].id : '1';
     const { acknowledgeSync: a } = await op('mutation($u: ID!, $t: String!) { acknowledgeSync(upTo: $u, syncToken: $t) { accepted } }', { u: upTo, t: sync.syncToken });
+    ackMs += now() - t1;
     if (!a.accepted) {
       refused++;
       if (refused > 3) await sleep(5);
       continue;
     }
-    if (!sync.hasMore) return { messages, pages, refused };
+    if (!sync.hasMore) return { messages, pages, refused, syncMs, ackMs };
   }
   throw new Error('sync did not finish');
 }

@@ -8,7 +8,7 @@ const MESSAGES = 5000;
 const OTHERS = 1_000_000;
 const RUNS = 5;
 
-interface Run { ms: number; held: number; pages: number; refused: number; serverCpuMs: number }
+interface Run { ms: number; held: number; pages: number; refused: number; serverCpuMs: number; connectMs: number; syncMs: number; ackMs: number }
 
 /**
  * One catch-up: the socket connects (the clock starts), subscribes the three
@@ -20,7 +20,7 @@ async function catchUp(t: Target, o: Options, who: Account, expected: number): P
   meter.begin();
   const t0 = now();
   const { client, acked } = connect(t.wsUrl, who.token);
-  await acked;
+  const connectMs = await acked;
   const ignore = { next: () => undefined, error: () => undefined, complete: () => undefined };
   for (const query of Object.values(SUBSCRIPTIONS)) client.subscribe({ query }, ignore);
   const r = await syncAll<{ id: string }>(opFor(o.transport, t.url, client, who.token), 500);
@@ -29,7 +29,7 @@ async function catchUp(t: Target, o: Options, who: Account, expected: number): P
   const cpu = meter.end().get('server') ?? NaN;
   await client.dispose();
   if (held < expected) throw new Error(`catch-up ended holding ${held} of ${expected}`);
-  return { ms: elapsed, held, pages: r.pages, refused: r.refused, serverCpuMs: cpu };
+  return { ms: elapsed, held, pages: r.pages, refused: r.refused, serverCpuMs: cpu, connectMs, syncMs: r.syncMs, ackMs: r.ackMs };
 }
 
 /** RUNS catch-ups of the same backlog; between them the device's cursor is put back where its login left it. */
@@ -53,6 +53,7 @@ function rows(t: Target, label: string, others: string, runs: Run[]): Row[] {
     { item: `[${label}] first run (cold) / worst`, value: `${ms(runs[0].ms)} / ${ms(s.max)}` },
     { item: `[${label}] all runs`, value: runs.map((r) => r.ms.toFixed(0)).join(', ') + ' ms' },
     { item: `[${label}] sync pages / refused acks (median run)`, value: `${median.pages} / ${median.refused}` },
+    { item: `[${label}] of the median run: connect / sync reads / acks`, value: `${ms(median.connectMs)} / ${ms(median.syncMs)} / ${ms(median.ackMs)}` },
     { item: `[${label}] lost`, value: int(MESSAGES - Math.min(...runs.map((r) => r.held))), target: '0', pass: runs.every((r) => r.held >= MESSAGES) },
     { item: `[${label}] server CPU per catch-up (median)`, value: t.pid ? ms(cpu.p50) : 'n/a (--server)' },
   ];

@@ -2,6 +2,7 @@ import type Queue from 'bee-queue';
 import { badInput } from '../errors';
 import type { Logger } from '../logger';
 import type { AckBus } from './ack-bus';
+import { Attaching } from './attaching';
 import type { CursorStore } from './cursor-store';
 import { Coalescer } from './coalescer';
 import { decodeDeliveries, decodeFanout, encodeDeliveries, encodeFanout, type Encoded } from './jobs';
@@ -9,7 +10,7 @@ import type { MessageRow, MessageSource } from './message-source';
 import type { NodeBus } from './node-bus';
 import type { Connection, Presence, RemoteConnection } from './presence';
 import type { Queues } from './queues';
-import { type Cursor, clampUpTo, decodeSyncToken, deliveryBatchJobId, encodeSyncToken, fanoutJobId, planFanout } from './rules';
+import { type Cursor, clampUpTo, decodeSyncToken, syncAck as syncAckRule, deliveryBatchJobId, encodeSyncToken, fanoutJobId, planFanout } from './rules';
 
 export interface SyncBatch {
   messages: MessageRow[];
@@ -70,9 +71,10 @@ export class DeliveryEngine {
   private stopped = false;
   /** One-to-one messages committed in the same moment are planned together. */
   private readonly outbox: Coalescer<Planned>;
+  private readonly attaching = new Attaching(1000);
 
   constructor(private readonly d: EngineDeps) {
-    this.outbox = new Coalescer((planned) => this.planDeliveries(planned));
+    this.outbox = new Coalescer((planned) => this.planDeliveries(planned, 'send'));
   }
 
   /**
@@ -80,7 +82,15 @@ export class DeliveryEngine {
    * the device is marked present, and the device is fenced before that (D7).
    */
   open(c: Connection): AsyncIterableIterator<MessageRow> {
-    return this.d.nodes.open(c, () => this.attach(c), () => this.detach(c));
+    const attached = this.attaching.begin(c.userId, c.deviceId);
+    return this.d.nodes.open(
+      c,
+      () => this.attach(c).finally(attached),
+      () => {
+        attached();
+        return this.detach(c);
+      },
+    );
   }
 
   /** D7: fence the cursor before the socket is marked present anywhere. */
@@ -131,15 +141,15 @@ export class DeliveryEngine {
    * one) with no live socket, and jobs of at most fanoutBatch deliveries for
    * the rest. Job ids derive from their contents, so a repeat is a no-op (D3).
    */
-  private async planDeliveries(planned: Planned[]): Promise<void> {
+  private async planDeliveries(planned: Planned[], from: 'send' | 'job'): Promise<void> {
     const conns = await this.d.presence.connectionsOfMany([...new Set(planned.map((p) => p.receiverId))]);
     const live: Planned[] = [];
     const guards: Promise<void>[] = [];
     for (const p of planned) {
       const own = p.receiverId === p.senderId;
       if (conns.get(p.receiverId)!.some((c) => !own || c.deviceId !== p.originDeviceId)) live.push(p);
-      else if (own) guards.push(this.d.store.offline(p.messageId, { userId: p.senderId, exceptDevices: [p.originDeviceId] }));
-      else guards.push(this.d.store.offline(p.messageId, { userIds: [p.receiverId] }));
+      else if (own) guards.push(this.d.store.offline(p.messageId, { userId: p.senderId, exceptDevices: [p.originDeviceId] }, from));
+      else guards.push(this.d.store.offline(p.messageId, { userIds: [p.receiverId] }, from));
     }
     const size = this.d.options.fanoutBatch;
     const jobs: Queue.Job<Encoded>[] = [];
@@ -175,6 +185,7 @@ export class DeliveryEngine {
       const f = decodeFanout(job.data);
       await this.planDeliveries(
         f.receiverIds.map((receiverId) => ({ messageId: f.messageId, receiverId, senderId: f.senderId, originDeviceId: f.originDeviceId })),
+        'job',
       );
     });
     queues.delivery.process(options.concurrency, async (job) => {
@@ -209,7 +220,7 @@ export class DeliveryEngine {
     if (receiverId === message.sender_id && originDeviceId) spared.push(originDeviceId);
     // The guard concerns only the devices not pushed to, so it runs beside the pushes
     // (not before them, on the push's latency) and ends with the job, as D10 needs.
-    const guard = this.d.store.offline(messageId, { userId: receiverId, exceptDevices: spared });
+    const guard = this.d.store.offline(messageId, { userId: receiverId, exceptDevices: spared }, 'job');
     await Promise.all([
       guard,
       ...[...byDevice].map(async ([deviceId, connections]) => {
@@ -233,11 +244,16 @@ export class DeliveryEngine {
   /** D12: the next page of this device's backlog, with the token for acknowledgeSync. */
   async syncRead(userId: string, deviceId: string, limit: number): Promise<SyncBatch> {
     const n = Math.min(Math.max(1, Math.floor(limit)), this.d.options.syncMaxLimit);
+    // A subscribe sent just before this sync on the same socket is still attaching: read after it.
+    await this.attaching.settled(userId, deviceId);
+    // Presence is read beside the rows: its only use is the ack's, which checks it again (and
+    // a detach or attach in between moves the version the token carries).
+    const live = this.deviceLive(userId, deviceId);
     const cursor = await this.d.store.get(userId, deviceId);
     const rows = await this.d.messages.visibleAfter(userId, cursor.lastAck, n + 1);
     const hasMore = rows.length > n;
     const messages = rows.slice(0, n);
-    const present = await this.deviceLive(userId, deviceId);
+    const present = await live;
     const maxId = messages.length ? BigInt(messages[messages.length - 1].id) : cursor.lastAck;
     const syncToken = encodeSyncToken(
       { userId, deviceId, readLastAck: cursor.lastAck, maxId, version: cursor.version, present, hasMore },
@@ -255,13 +271,15 @@ export class DeliveryEngine {
     const t = decodeSyncToken(token, this.d.options.syncSecret, { userId, deviceId });
     if (!t) throw badInput('the syncToken is not valid for this device');
     const u = clampUpTo(t, upTo); // D13d
-    let cursor = await this.d.store.get(userId, deviceId);
-    if (u < cursor.lastAck) return { accepted: true, cursor };
+    const [before, live] = await Promise.all([this.d.store.get(userId, deviceId), t.present && this.deviceLive(userId, deviceId)]);
+    if (u < before.lastAck) return { accepted: true, cursor: before };
     // At u === lastAck it still applies: that clears the fence of a complete batch.
-    const live = t.present && (await this.deviceLive(userId, deviceId));
-    const applied = live && cursor.version === t.version && (await this.d.store.syncAck(t, u));
-    cursor = await this.d.store.get(userId, deviceId);
-    return { accepted: applied || cursor.lastAck >= u, cursor };
+    if (live && before.version === t.version && (await this.d.store.syncAck(t, u))) {
+      // The statement matched on the token's version, so the row is now what the rule says.
+      return { accepted: true, cursor: syncAckRule(before, t, upTo, true).cursor };
+    }
+    const cursor = await this.d.store.get(userId, deviceId);
+    return { accepted: cursor.lastAck >= u, cursor };
   }
 
   cursor(userId: string, deviceId: string): Promise<Cursor> {

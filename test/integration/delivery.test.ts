@@ -63,6 +63,32 @@ test('D7/D8: a socket dropped before its acknowledge loses nothing: reconnect an
   await again.client.dispose();
 });
 
+/** One query or mutation over the socket: graphql-ws runs a socket's frames in the order they came. */
+async function overSocket<T = any>(client: ReturnType<typeof device>['client'], query: string, variables?: Record<string, unknown>): Promise<T> {
+  for await (const r of client.iterate<T>({ query, variables })) {
+    if (r.errors?.length) throw new Error(JSON.stringify(r.errors));
+    return r.data as T;
+  }
+  throw new Error('no result');
+}
+
+test('D14: a sync sent right behind the messages subscribe on the same socket reads after the attach, so its ack is accepted', async () => {
+  const [a, b] = await pair();
+  for (let i = 0; i < 3; i++) await send(s.url, a, { userId: b.id }, `while away ${i}`);
+  for (let round = 0; round < 5; round++) {
+    // subscribe and sync without waiting in between, as D14 has a client do after every connect
+    const dev = device(s.url, s.wsUrl, b);
+    const r = await overSocket(dev.client, `{ sync(limit: 50) { messages { id } hasMore syncToken } }`);
+    const last = r.sync.messages.at(-1)?.id ?? '1';
+    const a2 = await overSocket(dev.client, 'mutation($u: ID!, $t: String!) { acknowledgeSync(upTo: $u, syncToken: $t) { accepted } }', { u: last, t: r.sync.syncToken });
+    assert.equal(a2.acknowledgeSync.accepted, true, `round ${round}: the first page's token was read before the attach`);
+    if (round === 0) assert.equal(r.sync.messages.length, 3);
+    else assert.equal(r.sync.messages.length, 0);
+    await dev.client.dispose();
+    await sleep(100);
+  }
+});
+
 test('D12: a receiver offline for many messages gets all of them from sync, in order, paged', async () => {
   const [a, b] = await pair();
   const sent: string[] = [];
