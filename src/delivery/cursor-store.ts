@@ -1,5 +1,5 @@
 import { marks, unionRows } from '../db/sql-text';
-import { type Cursor, mergeGuards, type SyncTokenFields } from './rules';
+import { type Cursor, mergeGuards, mergeSuccesses, type SyncTokenFields } from './rules';
 
 /** The little the store needs from a SQL connection (the mariadb pool and MikroORM's Connection both fit). */
 export interface Sql {
@@ -34,14 +34,19 @@ export const isDeadlock = (e: unknown): boolean => {
 export class CursorStore {
   private readonly successes: Batcher;
   private readonly guards: Batcher;
+  private readonly jobGuards: Batcher;
 
   /**
    * successWindowMs: how long acknowledged pushes wait to share a statement.
    * Nothing waits on them but the end of their job (the device already holds
    * the message), and a later lastAck only means a longer sync after a crash;
    * without the wait nearly every acknowledge was a statement and a commit.
+   * guardWindowMs: the same for late-commit guards of delivery jobs, which
+   * only the job's end waits for (its pushes run beside them); shorter, as the
+   * job holds a worker slot until then. Guards planned at send time are on
+   * sendMessage's answer and go at the next turn.
    */
-  constructor(private readonly sql: () => Sql, maxBatch = 200, successWindowMs = 20) {
+  constructor(private readonly sql: () => Sql, maxBatch = 200, successWindowMs = 20, guardWindowMs = 5) {
     // D9 for many devices per statement: the rule is in the WHERE, evaluated under each row's lock.
     // The listed rows drive the join (STRAIGHT_JOIN), so each cursor is found by its key, never scanned.
     this.successes = new Batcher(maxBatch, (n, params) =>
@@ -53,7 +58,7 @@ export class CursorStore {
         params,
         'run',
       ),
-      undefined,
+      mergeSuccessRows,
       successWindowMs,
     );
     // D7's late-commit guard for many users per statement (see offline()). Guards of one
@@ -61,6 +66,7 @@ export class CursorStore {
     // (D8: the smallest m sets both columns), and a device is spared only if every guard
     // spared it (guarding a device that got the push is conservative: it re-syncs).
     this.guards = new Batcher(maxBatch, (n, params) => this.applyGuards(n, params), mergeGuardRows);
+    this.jobGuards = new Batcher(maxBatch, (n, params) => this.applyGuards(n, params), mergeGuardRows, guardWindowMs);
   }
 
   /**
@@ -134,8 +140,8 @@ export class CursorStore {
 
   /**
    * D9 batched: concurrent acknowledged pushes share one statement and one
-   * commit. A device appears once per statement; a second id for the same
-   * device waits for the next one (successes commute, so the order is free).
+   * commit. A device appears once per statement: its successes that wait
+   * together become one row (rules/cursor.ts mergeSuccesses).
    */
   successLater(userId: string, deviceId: string, m: string): Promise<void> {
     return this.successes.add({ key: `${userId}|${deviceId}`, params: [userId, deviceId, m] });
@@ -158,12 +164,14 @@ export class CursorStore {
    * failure(m) where m <= lastAck, nothing elsewhere. Matches no row except
    * when lastAck moved past m before m committed. Guards of concurrent jobs
    * share a statement; a user appears once per statement, because a
-   * multi-table UPDATE changes a row at most once.
+   * multi-table UPDATE changes a row at most once. `from` says who waits:
+   * a send's answer ('send', the next turn) or a job's end ('job', a window).
    */
-  offline(m: string, target: { userIds: string[] } | { userId: string; exceptDevices: string[] }): Promise<void> {
+  offline(m: string, target: { userIds: string[] } | { userId: string; exceptDevices: string[] }, from: 'send' | 'job' = 'send'): Promise<void> {
     const entries =
       'userIds' in target ? target.userIds.map((u) => ({ u, ex: '' })) : [{ u: target.userId, ex: target.exceptDevices.join(',') }];
-    return Promise.all(entries.map((e) => this.guards.add({ key: e.u, params: [e.u, m, e.ex] }))).then(() => undefined);
+    const batcher = from === 'job' ? this.jobGuards : this.guards;
+    return Promise.all(entries.map((e) => batcher.add({ key: e.u, params: [e.u, m, e.ex] }))).then(() => undefined);
   }
 
   /**
@@ -180,6 +188,11 @@ export class CursorStore {
     );
     return Number(res.affectedRows) === 1;
   }
+}
+
+/** Two success rows [user, device, m] of one device as one row (rules/cursor.ts mergeSuccesses). */
+function mergeSuccessRows(a: unknown[], b: unknown[]): unknown[] {
+  return [a[0], a[1], mergeSuccesses(BigInt(String(a[2])), BigInt(String(b[2]))).toString()];
 }
 
 /** Two guard rows [user, m, exceptDevices] of one user as one row (rules/cursor.ts mergeGuards). */

@@ -4,6 +4,7 @@ import {
   type Cursor,
   type Guard,
   mergeGuards,
+  mergeSuccesses,
   offline,
   type SyncTokenFields,
   correctRules,
@@ -240,4 +241,34 @@ test('merged guards leave a device where the guards one by one would, in any ord
   // Spared devices: only those every guard spared.
   assert.deepEqual(mergeGuards({ m: 3n, spared: ['a', 'b'] }, { m: 5n, spared: ['b', 'c'] }), { m: 3n, spared: ['b'] });
   assert.deepEqual(mergeGuards({ m: 3n, spared: ['a'] }, { m: 5n, spared: [] }).spared, []);
+});
+
+// D9: successes of one device waiting together are applied as one (cursor-store's batched success statement).
+test('merged successes never pass the fence nor the successes one by one, and match them unless a fence lies between', () => {
+  const check = (merge: (a: bigint, b: bigint) => bigint) => {
+    let above = 0;
+    let short = 0;
+    for (let lastAck = 0n; lastAck <= 5n; lastAck++) {
+      for (const lastAckErr of [null, 1n, 2n, 3n, 4n, 5n, 6n, 7n]) {
+        if (lastAckErr !== null && lastAckErr <= lastAck) continue;
+        const c = cur(lastAck, lastAckErr, 2);
+        for (let m1 = 1n; m1 <= 7n; m1++) {
+          for (let m2 = 1n; m2 <= 7n; m2++) {
+            const oneByOne = success(success(c, m1), m2);
+            assert.deepEqual(oneByOne, success(success(c, m2), m1), 'successes commute');
+            const merged = success(c, merge(m1, m2));
+            assert.equal(merged.lastAckErr, c.lastAckErr);
+            assert.equal(merged.version, c.version);
+            if (merged.lastAck > oneByOne.lastAck) above++;
+            const fenceBetween = lastAckErr !== null && (m1 < lastAckErr) !== (m2 < lastAckErr);
+            if (!fenceBetween && merged.lastAck !== oneByOne.lastAck) short++;
+          }
+        }
+      }
+    }
+    return { above, short };
+  };
+  assert.deepEqual(check(mergeSuccesses), { above: 0, short: 0 });
+  assert.ok(check((a, b) => (a <= b ? a : b)).short > 0, 'keeping the smaller id throws progress away');
+  assert.ok(check((a, b) => a + b).above > 0, 'a made-up id passes what the device acknowledged');
 });

@@ -79,6 +79,18 @@ export function offline(c: Cursor, m: bigint): Cursor {
   return m <= c.lastAck ? failure(c, m) : c;
 }
 
+/**
+ * Two acknowledged pushes of one device as one statement row: success(max).
+ * Successes commute and never move lastAckErr, so one by one they leave
+ * lastAck at the largest m below the fence. success(max) leaves it exactly
+ * there unless a fence lies between the two ids; then it keeps the lower
+ * lastAck it had, which only makes the device's next sync longer (the device
+ * holds both messages and dedupes by id). It never passes the fence.
+ */
+export function mergeSuccesses(a: bigint, b: bigint): bigint {
+  return a >= b ? a : b;
+}
+
 /** One pending late-commit guard of a user: offline(m) on every device but the spared ones. */
 export interface Guard {
   m: bigint;

@@ -15,6 +15,7 @@ export {
   correctRules,
   type Guard,
   mergeGuards,
+  mergeSuccesses,
 } from './cursor';
 export { encodeSyncToken, decodeSyncToken } from './sync-token';
 export { planFanout, deliveryJobId, deliveryBatchJobId, fanoutJobId } from './fanout';
