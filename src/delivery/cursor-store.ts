@@ -1,4 +1,5 @@
 import { marks, unionRows } from '../db/sql-text';
+import { Batcher } from './batcher';
 import { type Cursor, mergeGuards, mergeSuccesses, type SyncTokenFields } from './rules';
 
 /** The little the store needs from a SQL connection (the mariadb pool and MikroORM's Connection both fit). */
@@ -18,11 +19,6 @@ const toCursor = (r: CursorRow): Cursor => ({
   version: Number(r.version),
 });
 
-/** MariaDB 1213: the statement was rolled back as a deadlock victim and may simply run again. */
-export const isDeadlock = (e: unknown): boolean => {
-  const x = e as { errno?: number; code?: string; message?: string } | undefined;
-  return x?.errno === 1213 || /ER_LOCK_DEADLOCK|Deadlock found/.test(`${x?.code ?? ''} ${x?.message ?? ''}`);
-};
 
 
 /**
@@ -144,7 +140,7 @@ export class CursorStore {
    * together become one row (rules/cursor.ts mergeSuccesses).
    */
   successLater(userId: string, deviceId: string, m: string): Promise<void> {
-    return this.successes.add({ key: `${userId}|${deviceId}`, params: [userId, deviceId, m] });
+    return this.successes.add([{ key: `${userId}|${deviceId}`, params: [userId, deviceId, m] }]);
   }
 
   /** D7: a subscription attaches (before it is marked present), detaches, or its presence lapsed. */
@@ -171,7 +167,7 @@ export class CursorStore {
     const entries =
       'userIds' in target ? target.userIds.map((u) => ({ u, ex: '' })) : [{ u: target.userId, ex: target.exceptDevices.join(',') }];
     const batcher = from === 'job' ? this.jobGuards : this.guards;
-    return Promise.all(entries.map((e) => batcher.add({ key: e.u, params: [e.u, m, e.ex] }))).then(() => undefined);
+    return batcher.add(entries.map((e) => ({ key: e.u, params: [e.u, m, e.ex] })));
   }
 
   /**
@@ -200,81 +196,4 @@ function mergeGuardRows(a: unknown[], b: unknown[]): unknown[] {
   const guard = (p: unknown[]) => ({ m: BigInt(String(p[1])), spared: String(p[2]).split(',').filter(Boolean) });
   const g = mergeGuards(guard(a), guard(b));
   return [a[0], g.m.toString(), g.spared.join(',')];
-}
-
-/**
- * Collects rows while a statement is in flight and sends them together as the
- * next one. Rows with the same key never share a statement.
- */
-class Batcher {
-  private pending: Array<{ key: string; params: unknown[]; done: (e?: unknown) => void }> = [];
-  private flushing = false;
-
-  constructor(
-    private readonly max: number,
-    private readonly run: (n: number, params: unknown[]) => Promise<unknown>,
-    /** Folds the params of two rows with the same key into one row; without it they wait for the next statement. */
-    private readonly merge?: (a: unknown[], b: unknown[]) => unknown[],
-    /** How long rows gather before each statement (0: the next turn). */
-    private readonly windowMs = 0,
-  ) {}
-
-  private wait(): Promise<void> {
-    return new Promise((r) => (this.windowMs > 0 ? setTimeout(r, this.windowMs) : setImmediate(r)));
-  }
-
-  add(entry: { key: string; params: unknown[] }): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ ...entry, done: (e) => (e ? reject(e) : resolve()) });
-      if (!this.flushing) {
-        this.flushing = true;
-        void this.wait().then(() => this.flush());
-      }
-    });
-  }
-
-  private async flush(): Promise<void> {
-    while (this.pending.length) {
-      const batch: typeof this.pending = [];
-      const rest: typeof this.pending = [];
-      const seen = new Map<string, (typeof this.pending)[number]>();
-      for (const p of this.pending) {
-        const same = seen.get(p.key);
-        if (same && this.merge) {
-          const first = same.done;
-          same.params = this.merge(same.params, p.params);
-          same.done = (e) => {
-            first(e);
-            p.done(e);
-          };
-        } else if (same || batch.length >= this.max) rest.push(p);
-        else {
-          seen.set(p.key, p);
-          batch.push(p);
-        }
-      }
-      const carried = rest.length > 0;
-      this.pending = rest;
-      // Rows are sorted so concurrent statements lock in one order; a deadlock is retried.
-      batch.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.run(batch.length, batch.flatMap((p) => p.params));
-          batch.forEach((p) => p.done());
-          break;
-        } catch (e) {
-          if (attempt < 5 && isDeadlock(e)) {
-            await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
-            continue;
-          }
-          batch.forEach((p) => p.done(e));
-          break;
-        }
-      }
-      // Rows held back because their key was already in this statement go next without
-      // waiting: one device's successes can arrive faster than one per window.
-      if (this.pending.length && this.windowMs > 0 && !carried) await this.wait();
-    }
-    this.flushing = false;
-  }
 }

@@ -81,10 +81,11 @@ export class DeliveryEngine {
    * The `messages` subscription of one socket. The stream can receive before
    * the device is marked present, and the device is fenced before that (D7).
    */
-  open(c: Connection): AsyncIterableIterator<MessageRow> {
+  open<T>(c: Connection, as: (row: MessageRow) => T): AsyncIterableIterator<T> {
     const attached = this.attaching.begin(c.userId, c.deviceId);
     return this.d.nodes.open(
       c,
+      as,
       () => this.attach(c).finally(attached),
       () => {
         attached();

@@ -1,9 +1,8 @@
-// @repeaterjs/repeater, through the re-export with CommonJS typings (that package does not load graphql).
-import { Repeater } from '@graphql-yoga/subscription';
 import type { Logger } from '../logger';
 import type { Redis } from '../redis';
 import type { MessageRow } from './message-source';
 import type { Connection, RemoteConnection } from './presence';
+import { PushStream } from './push-stream';
 
 type Frame = { c: string; m: MessageRow };
 
@@ -53,21 +52,24 @@ export class NodeBus {
   }
 
   /**
-   * The stream of one socket's `messages` subscription. `onOpen` runs after
-   * the stream can receive (so the socket is never present but deaf) and
-   * `onClose` when the subscriber or the socket goes away.
+   * The stream of one socket's `messages` subscription, each row as `as`
+   * makes it. `onOpen` runs after the stream can receive (so the socket is
+   * never present but deaf) and `onClose` when the subscriber or the socket
+   * goes away.
    */
-  open(conn: Connection, onOpen: () => Promise<void>, onClose: () => Promise<void>): AsyncIterableIterator<MessageRow> {
-    return new Repeater<MessageRow>(async (push, stop) => {
-      this.local.set(conn.connectionId, (m) => void push(m));
-      try {
+  open<T>(conn: Connection, as: (m: MessageRow) => T, onOpen: () => Promise<void>, onClose: () => Promise<void>): AsyncIterableIterator<T> {
+    let mine: ((m: MessageRow) => void) | undefined;
+    return new PushStream<T>({
+      start: async (push) => {
+        mine = (m) => push(as(m));
+        this.local.set(conn.connectionId, mine);
         await onOpen();
-      } catch (err) {
-        stop(err);
-      }
-      await stop;
-      this.local.delete(conn.connectionId);
-      await onClose().catch((err) => this.log.warn({ err }, 'closing a message stream failed'));
+      },
+      stop: async () => {
+        // A second `messages` subscription on the same socket took the entry over: leave it.
+        if (this.local.get(conn.connectionId) === mine) this.local.delete(conn.connectionId);
+        await onClose().catch((err) => this.log.warn({ err }, 'closing a message stream failed'));
+      },
     });
   }
 }

@@ -1,4 +1,3 @@
-import { map } from '@graphql-yoga/subscription';
 import { type GraphQLResolveInfo, Kind } from 'graphql';
 import { Arg, Authorized, Ctx as C, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { Cursor } from '../delivery/rules';
@@ -107,10 +106,9 @@ export class MessageResolver {
       const ctx = context as Ctx;
       const auth = requireAuth(ctx);
       if (!ctx.connectionId) throw badInput('subscribe over the WebSocket transport');
-      const rows = ctx.services.engine.open({ connectionId: ctx.connectionId, userId: auth.userId, deviceId: auth.deviceId });
       // Not an async generator: its return() would wait for a next() that may never come,
       // and the stream's end is what marks the device absent.
-      return map(messageFromRow)(rows);
+      return ctx.services.engine.open({ connectionId: ctx.connectionId, userId: auth.userId, deviceId: auth.deviceId }, messageFromRow);
     },
   })
   messages(@Root() message: Message, @C() ctx: Ctx): Message {

@@ -1,6 +1,6 @@
 import type { SqlPool } from '../db/pool';
 import { marks, unionRows } from '../db/sql-text';
-import { isDeadlock } from '../delivery/cursor-store';
+import { isDeadlock } from '../delivery/deadlock';
 import { type MessageRow, newMessageRow } from '../delivery/message-source';
 import { ConversationKind, GroupRole, type MessageType } from '../entities/enums';
 import { batchMoves, placeBatch } from './message-batch';

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/mariadb';
 import type { SqlPool } from '../db/pool';
-import { isDeadlock } from '../delivery/cursor-store';
+import { isDeadlock } from '../delivery/deadlock';
 import type { DeliveryEngine } from '../delivery/engine';
 import { MESSAGE_COLUMNS, type MessageRow, newMessageRow, toMessageRow } from '../delivery/message-source';
 import { ConversationKind, GroupRole, MessageType } from '../entities/enums';
