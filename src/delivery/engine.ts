@@ -5,6 +5,7 @@ import type { AckBus } from './ack-bus';
 import { Attaching } from './attaching';
 import type { CursorStore } from './cursor-store';
 import { Coalescer } from './coalescer';
+import { withDeadline } from './deadline';
 import { decodeDeliveries, decodeFanout, encodeDeliveries, encodeFanout, type Encoded } from './jobs';
 import type { MessageRow, MessageSource } from './message-source';
 import type { NodeBus } from './node-bus';
@@ -130,8 +131,7 @@ export class DeliveryEngine {
         )
         .setId(fanoutJobId(message.id, i))
         .retries(5)
-        .backoff('exponential', 200)
-        .timeout(this.d.options.jobTimeoutMs),
+        .backoff('exponential', 200),
     );
     await this.saveAll(this.d.queues.fanout, jobs);
   }
@@ -166,8 +166,7 @@ export class DeliveryEngine {
           .createJob(encodeDeliveries({ items, plannedAt: Date.now() }))
           .setId(deliveryBatchJobId(items))
           .retries(5)
-          .backoff('exponential', 200)
-          .timeout(this.d.options.jobTimeoutMs),
+          .backoff('exponential', 200),
       );
     }
     await Promise.all([...guards, this.saveAll(this.d.queues.delivery, jobs)]);
@@ -182,20 +181,20 @@ export class DeliveryEngine {
   /** Starts the workers of this node (D5: stalled jobs are checked and rerun). */
   start(): void {
     const { queues, options } = this.d;
-    queues.fanout.process(Math.max(4, Math.floor(options.concurrency / 8)), async (job) => {
+    // A job that overruns jobTimeoutMs fails, and bee-queue runs it again after its backoff.
+    queues.fanout.process(Math.max(4, Math.floor(options.concurrency / 8)), (job) => {
       const f = decodeFanout(job.data);
-      await this.planDeliveries(
-        f.receiverIds.map((receiverId) => ({ messageId: f.messageId, receiverId, senderId: f.senderId, originDeviceId: f.originDeviceId })),
-        'job',
-      );
+      const planned = f.receiverIds.map((receiverId) => ({ messageId: f.messageId, receiverId, senderId: f.senderId, originDeviceId: f.originDeviceId }));
+      return withDeadline(this.planDeliveries(planned, 'job'), options.jobTimeoutMs, `fan-out job ${job.id}`);
     });
-    queues.delivery.process(options.concurrency, async (job) => {
+    queues.delivery.process(options.concurrency, (job) => {
       // A failure reruns the whole batch; pushes it repeats are deduplicated by id on the device (D14).
       const batch = decodeDeliveries(job.data);
       // A fresh job pushes where presence was at planning; a device that attached since is fenced
       // and syncs the message (D7). A retry, maybe much later, looks again.
       const fresh = Date.now() - batch.plannedAt < FRESH_HOLDERS_MS;
-      await Promise.all(batch.items.map((j) => this.deliver(j.messageId, j.receiverId, j.originDeviceId, fresh ? j.holders : undefined)));
+      const work = Promise.all(batch.items.map((j) => this.deliver(j.messageId, j.receiverId, j.originDeviceId, fresh ? j.holders : undefined))).then(() => undefined);
+      return withDeadline(work, options.jobTimeoutMs, `delivery job ${job.id}`);
     });
     for (const q of [queues.fanout, queues.delivery]) {
       q.on('error', (err) => this.d.log.warn({ err, queue: q.name }, 'queue error'));

@@ -11,20 +11,33 @@ export interface Loaders {
   group: DataLoader<string, Group | null>;
 }
 
+/** Each loader is made on first use: most operations (a send, an acknowledge, a push) use none. */
 export function createLoaders(services: Services): Loaders {
+  let user: Loaders['user'] | undefined;
+  let role: Loaders['role'] | undefined;
+  let online: Loaders['online'] | undefined;
+  let group: Loaders['group'] | undefined;
   return {
     // Profiles come through the Redis cache; UserService invalidates on every write.
-    user: new DataLoader(async (ids) => {
-      const users = await services.userCache.byIds(ids);
-      const byId = new Map(users.map((u) => [u.id, u]));
-      return ids.map((id) => byId.get(id) ?? null);
-    }),
-    role: new DataLoader(async (ids) => Promise.all(ids.map((id) => services.users.roleOf(id)))),
-    online: new DataLoader(async (ids) => Promise.all(ids.map((id) => services.presence.isOnline(id)))),
-    group: new DataLoader(async (ids) => {
-      const groups = await services.groups.byIds(ids);
-      const byId = new Map(groups.map((g) => [g.id, g]));
-      return ids.map((id) => byId.get(id) ?? null);
-    }),
+    get user() {
+      return (user ??= new DataLoader(async (ids) => {
+        const users = await services.userCache.byIds(ids);
+        const byId = new Map(users.map((u) => [u.id, u]));
+        return ids.map((id) => byId.get(id) ?? null);
+      }));
+    },
+    get role() {
+      return (role ??= new DataLoader(async (ids) => Promise.all(ids.map((id) => services.users.roleOf(id)))));
+    },
+    get online() {
+      return (online ??= new DataLoader(async (ids) => Promise.all(ids.map((id) => services.presence.isOnline(id)))));
+    },
+    get group() {
+      return (group ??= new DataLoader(async (ids) => {
+        const groups = await services.groups.byIds(ids);
+        const byId = new Map(groups.map((g) => [g.id, g]));
+        return ids.map((id) => byId.get(id) ?? null);
+      }));
+    },
   };
 }

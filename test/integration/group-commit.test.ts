@@ -128,3 +128,28 @@ test('a batch with refusals and repeats in it: each gets its own answer, the res
   const [{ count }] = await query<{ count: number }>('SELECT COUNT(*) AS count FROM message');
   assert.equal(count, before + 2);
 });
+
+test('a send batch waiting on a row lock does not hold up sends to other conversations', async () => {
+  const [a, b, c, d] = await Promise.all(Array.from({ length: 4 }, () => registerUser(s.url)));
+  await makeFriends(s.url, a, b);
+  await makeFriends(s.url, c, d);
+  const first = await sendRaw(a, { userId: b.id });
+  assert.ok((await sendRaw(c, { userId: d.id })).data);
+  // Another transaction holds a..b's conversation row, as a membership change or a long markRead would.
+  const locker = await createConnection({ host: '127.0.0.1', user: 'root', database: s.dbName });
+  try {
+    await locker.query('START TRANSACTION');
+    await locker.query('SELECT c.id FROM conversation c JOIN message m ON m.conversation_id = c.id WHERE m.id = ? FOR UPDATE', [first.data.sendMessage.id]);
+    let blockedDone = false;
+    const blocked = sendRaw(a, { userId: b.id }).then((r) => ((blockedDone = true), r));
+    await new Promise((r) => setTimeout(r, 50));
+    const other = await sendRaw(c, { userId: d.id });
+    assert.ok(other.data?.sendMessage.id, JSON.stringify(other.errors));
+    assert.equal(blockedDone, false, 'the locked conversation is still waiting');
+    await locker.query('COMMIT');
+    const r = await blocked;
+    assert.equal(r.data?.sendMessage.seq, 2);
+  } finally {
+    await locker.end();
+  }
+});
