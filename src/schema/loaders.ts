@@ -12,32 +12,40 @@ export interface Loaders {
 }
 
 /** Each loader is made on first use: most operations (a send, an acknowledge, a push) use none. */
+class LazyLoaders implements Loaders {
+  private u?: Loaders['user'];
+  private r?: Loaders['role'];
+  private o?: Loaders['online'];
+  private g?: Loaders['group'];
+
+  constructor(private readonly services: Services) {}
+
+  // Profiles come through the Redis cache; UserService invalidates on every write.
+  get user(): Loaders['user'] {
+    return (this.u ??= new DataLoader(async (ids) => {
+      const users = await this.services.userCache.byIds(ids);
+      const byId = new Map(users.map((u) => [u.id, u]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }));
+  }
+
+  get role(): Loaders['role'] {
+    return (this.r ??= new DataLoader(async (ids) => Promise.all(ids.map((id) => this.services.users.roleOf(id)))));
+  }
+
+  get online(): Loaders['online'] {
+    return (this.o ??= new DataLoader(async (ids) => Promise.all(ids.map((id) => this.services.presence.isOnline(id)))));
+  }
+
+  get group(): Loaders['group'] {
+    return (this.g ??= new DataLoader(async (ids) => {
+      const groups = await this.services.groups.byIds(ids);
+      const byId = new Map(groups.map((g) => [g.id, g]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }));
+  }
+}
+
 export function createLoaders(services: Services): Loaders {
-  let user: Loaders['user'] | undefined;
-  let role: Loaders['role'] | undefined;
-  let online: Loaders['online'] | undefined;
-  let group: Loaders['group'] | undefined;
-  return {
-    // Profiles come through the Redis cache; UserService invalidates on every write.
-    get user() {
-      return (user ??= new DataLoader(async (ids) => {
-        const users = await services.userCache.byIds(ids);
-        const byId = new Map(users.map((u) => [u.id, u]));
-        return ids.map((id) => byId.get(id) ?? null);
-      }));
-    },
-    get role() {
-      return (role ??= new DataLoader(async (ids) => Promise.all(ids.map((id) => services.users.roleOf(id)))));
-    },
-    get online() {
-      return (online ??= new DataLoader(async (ids) => Promise.all(ids.map((id) => services.presence.isOnline(id)))));
-    },
-    get group() {
-      return (group ??= new DataLoader(async (ids) => {
-        const groups = await services.groups.byIds(ids);
-        const byId = new Map(groups.map((g) => [g.id, g]));
-        return ids.map((id) => byId.get(id) ?? null);
-      }));
-    },
-  };
+  return new LazyLoaders(services);
 }
