@@ -60,6 +60,8 @@ export class MessageWriter {
     private readonly maxBatch = 128,
     private readonly maxInFlight = 4,
     private readonly overlapAfterMs = 10,
+    /** How a batch learns its ids: 'auto' asks MariaDB once whether they are consecutive. */
+    private idMode: 'auto' | 'consecutive' | 'read-back' = 'auto',
   ) {}
 
   write(req: WriteRequest): Promise<MessageRow | null> {
@@ -207,13 +209,40 @@ export class MessageWriter {
     const rows = placed.map(({ index, conversationId, seq }) => newMessageRow('', conversationId, seq, reqs[index], now));
     const moves = batchMoves(reqs, placed);
 
+    const consecutive = await this.consecutiveIds(conn);
     const w = new Statements();
-    w.add(
+    const iInsert = w.add(
       `INSERT INTO message (conversation_id, seq, sender_id, client_msg_id, type, receiver_id, group_id, content, ext, created_at) VALUES ${rows
         .map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .join(', ')}`,
       rows.flatMap((m) => [m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.type, m.receiver_id, m.group_id, m.content, m.ext, now]),
     );
+    if (consecutive) {
+      // The rows took ids LAST_INSERT_ID() + 0, 1, 2, … in the INSERT's order: no read-back, no subqueries.
+      const at = new Map(rows.map((m, i) => [`${m.conversation_id}|${m.seq}`, i]));
+      const iHeads = w.add(
+        `UPDATE (${unionRows(moves.heads.length, 'CAST(? AS UNSIGNED) AS id, ? AS head, ? AS off')}) v STRAIGHT_JOIN conversation c ON c.id = v.id
+            SET c.head_seq = v.head, c.last_activity_at = ?, c.last_message_id = LAST_INSERT_ID() + v.off`,
+        [...moves.heads.flatMap((h) => [h.conversationId, h.head, at.get(`${h.conversationId}|${h.head}`)]), now],
+      );
+      const iReads = w.add(
+        `UPDATE (${unionRows(moves.reads.length, 'CAST(? AS UNSIGNED) AS c, CAST(? AS UNSIGNED) AS u, ? AS seq, ? AS off')}) v
+           STRAIGHT_JOIN conversation_member cm ON cm.conversation_id = v.c AND cm.user_id = v.u
+            SET cm.last_read_id = LAST_INSERT_ID() + v.off, cm.last_read_seq = v.seq`,
+        moves.reads.flatMap((r) => [r.conversationId, r.userId, r.seq, at.get(`${r.conversationId}|${r.seq}`)]),
+      );
+      w.add('COMMIT');
+      const written = await w.run(conn);
+      this.checkMoves(written[iHeads], written[iReads], moves);
+      const first = BigInt(String((written[iInsert] as { insertId: unknown }).insertId));
+      placed.forEach(({ index }, i) => {
+        rows[i].id = (first + BigInt(i)).toString();
+        out[index] = rows[i];
+      });
+      this.stats.batches++;
+      this.stats.stored += rows.length;
+      return out;
+    }
     const iIds = w.add(
       `SELECT id, conversation_id, seq FROM message WHERE ${rows.map(() => '(conversation_id = ? AND seq = ?)').join(' OR ')}`,
       rows.flatMap((m) => [m.conversation_id, m.seq]),
@@ -232,11 +261,7 @@ export class MessageWriter {
     );
     w.add('COMMIT');
     const written = await w.run(conn);
-    // The locks make both hold; should one ever fail, the batch is committed anyway and the
-    // senders' retries with the same clientMsgId return the stored messages (D3).
-    if (affected(written[iHeads]) !== moves.heads.length || affected(written[iReads]) !== moves.reads.length) {
-      throw new Error('message batch: a conversation head or a sender row did not move');
-    }
+    this.checkMoves(written[iHeads], written[iReads], moves);
     this.stats.batches++;
     this.stats.stored += rows.length;
     const ids = new Map((written[iIds] as Row[]).map((r) => [`${String(r.conversation_id)}|${Number(r.seq)}`, String(r.id)]));
@@ -245,6 +270,26 @@ export class MessageWriter {
       out[index] = rows[i];
     });
     return out;
+  }
+
+  /** The locks make both hold; should one ever fail, the batch is committed anyway and the senders' retries with the same clientMsgId return the stored messages (D3). */
+  private checkMoves(heads: unknown, reads: unknown, moves: { heads: unknown[]; reads: unknown[] }): void {
+    if (affected(heads) !== moves.heads.length || affected(reads) !== moves.reads.length) {
+      throw new Error('message batch: a conversation head or a sender row did not move');
+    }
+  }
+
+  /**
+   * Whether a multi-row INSERT takes consecutive ids (InnoDB's autoinc lock
+   * modes 0 and 1 guarantee it for inserts of a known row count; mode 2
+   * interleaves concurrent ones), asked once. Otherwise the ids are read back.
+   */
+  private async consecutiveIds(conn: MultiQuery): Promise<boolean> {
+    if (this.idMode === 'auto') {
+      const [v] = await conn.query('SELECT @@innodb_autoinc_lock_mode AS mode, @@auto_increment_increment AS inc');
+      this.idMode = Number(v.mode) <= 1 && Number(v.inc) === 1 ? 'consecutive' : 'read-back';
+    }
+    return this.idMode === 'consecutive';
   }
 }
 

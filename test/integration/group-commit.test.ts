@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createConnection } from 'mariadb';
 import { createGroup, makeFriends } from '../support/chat';
+import { SqlPool } from '../../src/db/pool';
 import { MessageType } from '../../src/entities/enums';
+import { MessageWriter } from '../../src/services/message-writer';
 import { gql, ok, registerUser, startServer, type TestServer, type TestUser } from '../support/harness';
 
 // Sends arriving together are stored by one transaction (MessageWriter):
@@ -96,8 +98,41 @@ test('concurrent sends to many conversations share transactions and keep every c
     }
   }
   // The returned receipts are the stored rows.
-  const returned = new Map(results.map((r) => [Number(r.row!.id), r.row!.seq]));
-  for (const r of rows) if (returned.has(r.id)) assert.equal(returned.get(r.id), r.seq);
+  const stored = new Map(rows.map((r) => [r.id, r]));
+  for (const r of results) {
+    const row = stored.get(Number(r.row!.id));
+    assert.ok(row, `returned id ${r.row!.id} is stored`);
+    assert.equal(row.seq, r.row!.seq);
+    assert.equal(String(row.conversation_id), r.row!.conversation_id);
+  }
+});
+
+// D2: where MariaDB does not promise consecutive ids (autoinc lock mode 2), the batch reads its ids back.
+test('a batch that reads its ids back stores and answers the same', async () => {
+  const [a, b, c] = await Promise.all(Array.from({ length: 3 }, () => registerUser(s.url)));
+  await makeFriends(s.url, a, b);
+  await makeFriends(s.url, a, c);
+  assert.ok((await sendRaw(a, { userId: b.id })).data);
+  assert.ok((await sendRaw(c, { userId: a.id })).data);
+  const pool = new SqlPool({ url: '', host: '127.0.0.1', port: 3306, user: 'root', password: '', name: s.dbName });
+  try {
+    const writer = new MessageWriter(pool, 128, 4, 10, 'read-back');
+    const reqs = [[a, b], [b, a], [a, b], [a, c], [c, a]].map(([from, to], i) => ({
+      senderId: from.id, to: { userId: to.id }, clientMsgId: `rb-${i}`, type: MessageType.TEXT, content: `read back ${i}`,
+    }));
+    const rows = await Promise.all(reqs.map((r) => writer.write(r)));
+    assert.equal(writer.stats.batches, 1);
+    for (const row of rows) {
+      const [db] = await query<{ seq: number; content: string }>('SELECT seq, content FROM message WHERE id = ?', [row!.id]);
+      assert.equal(db.seq, row!.seq);
+      assert.equal(db.content, row!.content);
+    }
+    assert.deepEqual(rows.map((r) => r!.seq), [2, 3, 4, 2, 3]);
+    const [head] = await query<{ last_message_id: number }>('SELECT last_message_id FROM conversation WHERE id = ?', [rows[2]!.conversation_id]);
+    assert.equal(String(head.last_message_id), rows[2]!.id);
+  } finally {
+    await pool.end();
+  }
 });
 
 // D1, D3: refusals and repeats inside a batch get the same answers as alone, and store nothing.
