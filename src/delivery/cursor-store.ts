@@ -30,17 +30,15 @@ const toCursor = (r: CursorRow): Cursor => ({
 export class CursorStore {
   private readonly successes: Batcher;
   private readonly guards: Batcher;
-  private readonly jobGuards: Batcher;
 
   /**
    * successWindowMs: how long acknowledged pushes wait to share a statement.
    * Nothing waits on them but the end of their job (the device already holds
    * the message), and a later lastAck only means a longer sync after a crash;
    * without the wait nearly every acknowledge was a statement and a commit.
-   * guardWindowMs: the same for late-commit guards of delivery jobs, which
-   * only the job's end waits for (its pushes run beside them); shorter, as the
-   * job holds a worker slot until then. Guards planned at send time are on
-   * sendMessage's answer and go at the next turn.
+   * guardWindowMs: the same for late-commit guards, which only the end of
+   * their job waits for (its pushes run beside them); shorter, as the job
+   * holds a worker slot until then.
    */
   constructor(private readonly sql: () => Sql, maxBatch = 200, successWindowMs = 20, guardWindowMs = 5) {
     // D9 for many devices per statement: the rule is in the WHERE, evaluated under each row's lock.
@@ -61,8 +59,7 @@ export class CursorStore {
     // user waiting together become one: failure(min m) does what each failure(m) would
     // (D8: the smallest m sets both columns), and a device is spared only if every guard
     // spared it (guarding a device that got the push is conservative: it re-syncs).
-    this.guards = new Batcher(maxBatch, (n, params) => this.applyGuards(n, params), mergeGuardRows);
-    this.jobGuards = new Batcher(maxBatch, (n, params) => this.applyGuards(n, params), mergeGuardRows, guardWindowMs);
+    this.guards = new Batcher(maxBatch, (n, params) => this.applyGuards(n, params), mergeGuardRows, guardWindowMs);
   }
 
   /**
@@ -160,14 +157,12 @@ export class CursorStore {
    * failure(m) where m <= lastAck, nothing elsewhere. Matches no row except
    * when lastAck moved past m before m committed. Guards of concurrent jobs
    * share a statement; a user appears once per statement, because a
-   * multi-table UPDATE changes a row at most once. `from` says who waits:
-   * a send's answer ('send', the next turn) or a job's end ('job', a window).
+   * multi-table UPDATE changes a row at most once.
    */
-  offline(m: string, target: { userIds: string[] } | { userId: string; exceptDevices: string[] }, from: 'send' | 'job' = 'send'): Promise<void> {
+  offline(m: string, target: { userIds: string[] } | { userId: string; exceptDevices: string[] }): Promise<void> {
     const entries =
       'userIds' in target ? target.userIds.map((u) => ({ u, ex: '' })) : [{ u: target.userId, ex: target.exceptDevices.join(',') }];
-    const batcher = from === 'job' ? this.jobGuards : this.guards;
-    return batcher.add(entries.map((e) => ({ key: e.u, params: [e.u, m, e.ex] })));
+    return this.guards.add(entries.map((e) => ({ key: e.u, params: [e.u, m, e.ex] })));
   }
 
   /**

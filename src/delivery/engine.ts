@@ -6,7 +6,7 @@ import { Attaching } from './attaching';
 import type { CursorStore } from './cursor-store';
 import { Coalescer } from './coalescer';
 import { withDeadline } from './deadline';
-import { decodeDeliveries, decodeFanout, encodeDeliveries, encodeFanout, type Encoded } from './jobs';
+import { decodeDeliveries, decodeFanout, type DeliveryBatch, encodeDeliveries, encodeFanout, type Encoded } from './jobs';
 import type { MessageRow, MessageSource } from './message-source';
 import type { NodeBus } from './node-bus';
 import type { Connection, Presence, RemoteConnection } from './presence';
@@ -75,7 +75,7 @@ export class DeliveryEngine {
   private readonly attaching = new Attaching(1000);
 
   constructor(private readonly d: EngineDeps) {
-    this.outbox = new Coalescer((planned) => this.planDeliveries(planned, 'send'));
+    this.outbox = new Coalescer((planned) => this.saveDeliveries(planned.map((p) => ({ ...p, holders: [] }))));
   }
 
   /**
@@ -108,10 +108,12 @@ export class DeliveryEngine {
   }
 
   /**
-   * D4/D5: called after the message is committed. Users with no live socket
-   * get no job: their outcome is offline, which writes nothing (D7 keeps it
-   * for their next sync). One-to-one messages enqueued together share their
-   * presence reads and their jobs (bounded batches of deliveries).
+   * D4/D5: called after the message is committed. One-to-one messages
+   * enqueued together share their jobs (bounded batches of deliveries to the
+   * receiver and to the sender's other devices); the job reads presence, so
+   * the send's answer waits for one Redis round trip, the job's save. A group
+   * message gets fan-out jobs, which read its members' presence and give
+   * members with no live socket no job at all.
    */
   async enqueue(message: MessageRow, originDeviceId: string): Promise<void> {
     this.d.messages.remember(message);
@@ -137,29 +139,39 @@ export class DeliveryEngine {
   }
 
   /**
-   * Plans deliveries of committed messages: one presence read per user, the
-   * D7 guard for users (or, for the sender, devices other than the sending
-   * one) with no live socket, and jobs of at most fanoutBatch deliveries for
-   * the rest. Job ids derive from their contents, so a repeat is a no-op (D3).
+   * A fan-out job's members: one presence read for all of them, the D7 guard
+   * for those (or, for the sender, devices other than the sending one) with
+   * no live socket, and delivery jobs for the rest, carrying the connections
+   * they were planned with.
    */
-  private async planDeliveries(planned: Planned[], from: 'send' | 'job'): Promise<void> {
+  private async planFanout(planned: Planned[]): Promise<void> {
     const conns = await this.d.presence.connectionsOfMany([...new Set(planned.map((p) => p.receiverId))]);
-    const live: Planned[] = [];
+    const live: Array<Planned & { holders: RemoteConnection[] }> = [];
     const guards: Promise<void>[] = [];
     for (const p of planned) {
       const own = p.receiverId === p.senderId;
-      if (conns.get(p.receiverId)!.some((c) => !own || c.deviceId !== p.originDeviceId)) live.push(p);
-      else if (own) guards.push(this.d.store.offline(p.messageId, { userId: p.senderId, exceptDevices: [p.originDeviceId] }, from));
-      else guards.push(this.d.store.offline(p.messageId, { userIds: [p.receiverId] }, from));
+      const holders = conns.get(p.receiverId)!;
+      if (holders.some((c) => !own || c.deviceId !== p.originDeviceId)) live.push({ ...p, holders });
+      else if (own) guards.push(this.d.store.offline(p.messageId, { userId: p.senderId, exceptDevices: [p.originDeviceId] }));
+      else guards.push(this.d.store.offline(p.messageId, { userIds: [p.receiverId] }));
     }
+    await Promise.all([...guards, this.saveDeliveries(live)]);
+  }
+
+  /**
+   * Delivery jobs of at most fanoutBatch deliveries. A delivery with no
+   * holders has its presence read by the job (after the commit, as D7 needs).
+   * Job ids derive from their contents, so a repeat is a no-op (D3).
+   */
+  private async saveDeliveries(planned: Array<Planned & { holders: RemoteConnection[] }>): Promise<void> {
     const size = this.d.options.fanoutBatch;
     const jobs: Queue.Job<Encoded>[] = [];
-    for (let i = 0; i < live.length; i += size) {
-      const items = live.slice(i, i + size).map((p) => ({
+    for (let i = 0; i < planned.length; i += size) {
+      const items = planned.slice(i, i + size).map((p) => ({
         messageId: p.messageId,
         receiverId: p.receiverId,
         originDeviceId: p.receiverId === p.senderId ? p.originDeviceId : '',
-        holders: conns.get(p.receiverId),
+        holders: p.holders,
       }));
       jobs.push(
         this.d.queues.delivery
@@ -169,7 +181,24 @@ export class DeliveryEngine {
           .backoff('exponential', 200),
       );
     }
-    await Promise.all([...guards, this.saveAll(this.d.queues.delivery, jobs)]);
+    await this.saveAll(this.d.queues.delivery, jobs);
+  }
+
+  /**
+   * One delivery job. A fresh job pushes where presence was at planning (a
+   * device that attached since is fenced and syncs the message, D7); its
+   * deliveries planned without holders, and every delivery of a retry (maybe
+   * much later), read presence now, together.
+   */
+  private async runDeliveries(batch: DeliveryBatch): Promise<void> {
+    const fresh = Date.now() - batch.plannedAt < FRESH_HOLDERS_MS;
+    const stale = batch.items.filter((j) => !fresh || !j.holders.length).map((j) => j.receiverId);
+    const now = stale.length ? await this.d.presence.connectionsOfMany([...new Set(stale)]) : undefined;
+    await Promise.all(
+      batch.items.map((j) =>
+        this.deliver(j.messageId, j.receiverId, j.originDeviceId, fresh && j.holders.length ? j.holders : now!.get(j.receiverId)!),
+      ),
+    );
   }
 
   private async saveAll(queue: Queue<Encoded>, jobs: Queue.Job<Encoded>[]): Promise<void> {
@@ -185,16 +214,12 @@ export class DeliveryEngine {
     queues.fanout.process(Math.max(4, Math.floor(options.concurrency / 8)), (job) => {
       const f = decodeFanout(job.data);
       const planned = f.receiverIds.map((receiverId) => ({ messageId: f.messageId, receiverId, senderId: f.senderId, originDeviceId: f.originDeviceId }));
-      return withDeadline(this.planDeliveries(planned, 'job'), options.jobTimeoutMs, `fan-out job ${job.id}`);
+      return withDeadline(this.planFanout(planned), options.jobTimeoutMs, `fan-out job ${job.id}`);
     });
     queues.delivery.process(options.concurrency, (job) => {
       // A failure reruns the whole batch; pushes it repeats are deduplicated by id on the device (D14).
       const batch = decodeDeliveries(job.data);
-      // A fresh job pushes where presence was at planning; a device that attached since is fenced
-      // and syncs the message (D7). A retry, maybe much later, looks again.
-      const fresh = Date.now() - batch.plannedAt < FRESH_HOLDERS_MS;
-      const work = Promise.all(batch.items.map((j) => this.deliver(j.messageId, j.receiverId, j.originDeviceId, fresh ? j.holders : undefined))).then(() => undefined);
-      return withDeadline(work, options.jobTimeoutMs, `delivery job ${job.id}`);
+      return withDeadline(this.runDeliveries(batch), options.jobTimeoutMs, `delivery job ${job.id}`);
     });
     for (const q of [queues.fanout, queues.delivery]) {
       q.on('error', (err) => this.d.log.warn({ err, queue: q.name }, 'queue error'));
@@ -220,7 +245,7 @@ export class DeliveryEngine {
     if (receiverId === message.sender_id && originDeviceId) spared.push(originDeviceId);
     // The guard concerns only the devices not pushed to, so it runs beside the pushes
     // (not before them, on the push's latency) and ends with the job, as D10 needs.
-    const guard = this.d.store.offline(messageId, { userId: receiverId, exceptDevices: spared }, 'job');
+    const guard = this.d.store.offline(messageId, { userId: receiverId, exceptDevices: spared });
     await Promise.all([
       guard,
       ...[...byDevice].map(async ([deviceId, connections]) => {

@@ -7,8 +7,8 @@ export interface DeliveryJobData {
   messageId: string;
   receiverId: string;
   originDeviceId: string;
-  /** The receiver's live connections when the delivery was planned. */
-  holders?: RemoteConnection[];
+  /** The receiver's live connections when the delivery was planned; none: the job reads presence. */
+  holders: RemoteConnection[];
 }
 
 export interface DeliveryBatch {
