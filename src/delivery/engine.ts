@@ -274,8 +274,9 @@ export class DeliveryEngine {
     // Presence is read beside the rows: its only use is the ack's, which checks it again (and
     // a detach or attach in between moves the version the token carries).
     const live = this.deviceLive(userId, deviceId);
-    const cursor = await this.d.store.get(userId, deviceId);
-    const rows = await this.d.messages.visibleAfter(userId, cursor.lastAck, n + 1);
+    const start = await this.d.messages.syncStart(userId, deviceId);
+    const cursor = start?.cursor ?? (await this.d.store.get(userId, deviceId));
+    const rows = await this.d.messages.visibleAfter(userId, cursor.lastAck, n + 1, start?.windows);
     const hasMore = rows.length > n;
     const messages = rows.slice(0, n);
     const present = await live;
@@ -296,13 +297,13 @@ export class DeliveryEngine {
     const t = decodeSyncToken(token, this.d.options.syncSecret, { userId, deviceId });
     if (!t) throw badInput('the syncToken is not valid for this device');
     const u = clampUpTo(t, upTo); // D13d
-    const [before, live] = await Promise.all([this.d.store.get(userId, deviceId), t.present && this.deviceLive(userId, deviceId)]);
-    if (u < before.lastAck) return { accepted: true, cursor: before };
-    // At u === lastAck it still applies: that clears the fence of a complete batch.
-    if (live && before.version === t.version && (await this.d.store.syncAck(t, u))) {
-      // The statement matched on the token's version, so the row is now what the rule says.
-      return { accepted: true, cursor: syncAckRule(before, t, upTo, true).cursor };
+    // The statement carries the rule (same version, lastAck <= u; at u === lastAck it still
+    // applies, which clears the fence of a complete batch), so nothing is read before it.
+    if (t.present && (await this.deviceLive(userId, deviceId)) && (await this.d.store.syncAck(t, u))) {
+      // It matched on the token's version: the row is now what the rule makes of it.
+      return { accepted: true, cursor: syncAckRule({ lastAck: u, lastAckErr: null, version: t.version }, t, upTo, true).cursor };
     }
+    // Not applied: accepted all the same when lastAck is already there (D13: never a loss either way).
     const cursor = await this.d.store.get(userId, deviceId);
     return { accepted: cursor.lastAck >= u, cursor };
   }

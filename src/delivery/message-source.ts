@@ -1,3 +1,4 @@
+import type { Cursor } from './rules';
 import type { Sql } from './cursor-store';
 
 /** A stored message as raw SQL returns it (BIGINTs as strings). */
@@ -61,6 +62,13 @@ export function newMessageRow(
   };
 }
 
+/** A membership's window of visible message ids: (visible_from, visible_to]. */
+export interface Membership {
+  conversation_id: unknown;
+  visible_from: unknown;
+  visible_to: unknown;
+}
+
 export const MESSAGE_COLUMNS =
   'm.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.type, m.receiver_id, m.group_id, m.content, m.ext, m.created_at';
 
@@ -90,17 +98,42 @@ export class MessageSource {
   }
 
   /**
+   * The start of a sync read in one statement: the device's cursor, and the
+   * user's membership windows that reach above its lastAck (for
+   * visibleAfter). Both come from one snapshot, read before any message row
+   * (D13a: the token's version must predate the rows). Undefined when the
+   * device has no cursor row yet (CursorStore.get makes it).
+   */
+  async syncStart(userId: string, deviceId: string): Promise<{ cursor: Cursor; windows: Membership[] } | undefined> {
+    const rows: Array<Membership & { last_ack: unknown; last_ack_err: unknown; version: unknown }> = await this.sql().execute(
+      `SELECT c.last_ack, c.last_ack_err, c.version, cm.conversation_id, cm.visible_from, cm.visible_to
+         FROM device_cursor c
+         LEFT JOIN conversation_member cm ON cm.user_id = c.user_id AND (cm.visible_to IS NULL OR cm.visible_to > c.last_ack)
+        WHERE c.user_id = ? AND c.device_id = ?`,
+      [userId, deviceId],
+    );
+    if (!rows.length) return undefined;
+    const r = rows[0];
+    return {
+      cursor: { lastAck: BigInt(String(r.last_ack)), lastAckErr: r.last_ack_err == null ? null : BigInt(String(r.last_ack_err)), version: Number(r.version) },
+      windows: rows.filter((m) => m.conversation_id != null),
+    };
+  }
+
+  /**
    * D12: the device's messages with id > after, oldest first, from every
    * conversation the user belongs to or belonged to, inside each membership's
    * window (visible_from, visible_to]. One ordered range scan on message
    * (conversation_id, id) per conversation, each stopping after `limit` rows,
    * merged by id: no OFFSET, no sort of everything above the cursor.
    */
-  async visibleAfter(userId: string, after: bigint, limit: number): Promise<MessageRow[]> {
-    const members: Array<{ conversation_id: unknown; visible_from: unknown; visible_to: unknown }> = await this.sql().execute(
-      'SELECT conversation_id, visible_from, visible_to FROM conversation_member WHERE user_id = ? AND (visible_to IS NULL OR visible_to > ?)',
-      [userId, after.toString()],
-    );
+  async visibleAfter(userId: string, after: bigint, limit: number, windows?: Membership[]): Promise<MessageRow[]> {
+    const members: Membership[] =
+      windows ??
+      (await this.sql().execute(
+        'SELECT conversation_id, visible_from, visible_to FROM conversation_member WHERE user_id = ? AND (visible_to IS NULL OR visible_to > ?)',
+        [userId, after.toString()],
+      ));
     if (!members.length) return [];
     const parts: string[] = [];
     const params: unknown[] = [];
