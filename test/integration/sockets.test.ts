@@ -239,13 +239,20 @@ describe('errors on the socket carry the same codes as over HTTP', () => {
     { name: 'argument validation', query: 'mutation { register(account: "ab", password: "short") { deviceId } }', code: 'BAD_USER_INPUT' },
     { name: 'a missing permission (@Authorized("roleSet"))', query: 'mutation { setUserRole(userId: "1", role: "admin") { id } }', code: 'FORBIDDEN' },
     { name: 'two operations and no operation name', query: 'query A { __typename } query B { __typename }', code: 'OPERATION_RESOLUTION_FAILURE' },
+    // The hot operations, which the socket runs compiled (src/server/jit.ts): D1 refusals keep their codes.
+    { name: 'a message to a user who is no friend', query: 'mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }', variables: { i: { to: { userId: 'STRANGER' }, clientMsgId: 'x1', type: 'TEXT', content: 'hi' } }, code: 'NOT_FRIENDS' },
+    { name: 'oversized content', query: 'mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }', variables: { i: { to: { userId: 'STRANGER' }, clientMsgId: 'x2', type: 'TEXT', content: 'x'.repeat(5000) } }, code: 'BAD_USER_INPUT' },
+    { name: 'an unknown message type', query: 'mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }', variables: { i: { to: { userId: 'STRANGER' }, clientMsgId: 'x3', type: 'NOPE', content: 'hi' } }, code: 'BAD_USER_INPUT' },
+    { name: 'a foreign message id acknowledged', query: 'mutation { acknowledge(messageIds: ["abc"]) { accepted } }', code: 'BAD_USER_INPUT' },
   ];
 
   test('each refusal has the same extensions.code and a message on both transports', async () => {
     const u = await registerUser(s.url);
+    const stranger = await registerUser(s.url);
     const client = wsClient(s.wsUrl, { authorization: `Bearer ${u.token}` });
     try {
-      for (const c of cases) {
+      for (const raw of cases) {
+        const c = { ...raw, variables: raw.variables && JSON.parse(JSON.stringify(raw.variables).replaceAll('STRANGER', stranger.id)) };
         const http = await gql(s.url, c.query, c.variables, u.token);
         assert.equal(http.errors?.[0].extensions?.code, c.code, `HTTP, ${c.name}: ${JSON.stringify(http.errors)}`);
         const errors = await within(
