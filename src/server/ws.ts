@@ -12,7 +12,7 @@ import type { AppPubSub } from '../pubsub';
 import type { Services } from '../services';
 import { coalesceWrites } from './coalesce-writes';
 import { formatForClient } from './format-error';
-import { compiledExecute } from './jit';
+import { compiledOperations } from './jit';
 import { bearer, contextFor } from './http-context';
 
 type Extra = {
@@ -62,7 +62,7 @@ export function mountGraphQLWs(d: {
   const cleanup = useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema: d.schema,
-      execute: compiledExecute(),
+      ...compiledOperations(),
       connectionInitWaitTimeout: config.ws.initTimeoutMs,
       onConnect: async (ctx) => {
         const p = ctx.connectionParams ?? {};

@@ -89,6 +89,22 @@ test('D14: a sync sent right behind the messages subscribe on the same socket re
   }
 });
 
+// D7: the end of the messages subscription, not only of the socket, detaches the device.
+test('completing the messages subscription on a socket that stays open marks the device absent', async () => {
+  const [, b] = await pair();
+  const dev = device(s.url, s.wsUrl, b);
+  await waitOnline(s.url, b);
+  dev.sub.dispose(); // graphql-ws sends Complete; the socket stays open
+  let online = true;
+  for (let i = 0; i < 100 && online; i++) {
+    online = (await ok(s.url, '{ me { online } }', {}, b.token)).me.online;
+    if (online) await sleep(20);
+  }
+  assert.equal(online, false, 'still present after the subscription completed');
+  assert.equal((await overSocket(dev.client, '{ me { id } }')).me.id, b.id, 'the socket still answers');
+  await dev.client.dispose();
+});
+
 test('D12: a receiver offline for many messages gets all of them from sync, in order, paged', async () => {
   const [a, b] = await pair();
   const sent: string[] = [];
