@@ -1,3 +1,4 @@
+import { flatParams } from '../db/sql-text';
 import { isDeadlock } from './deadlock';
 
 interface Waiter {
@@ -70,7 +71,7 @@ export class Batcher {
       let error: unknown;
       for (let attempt = 1; ; attempt++) {
         try {
-          await this.run(batch.length, batch.flatMap((r) => r.params));
+          await this.run(batch.length, flatParams(batch, (r) => r.params));
           break;
         } catch (e) {
           if (attempt < 5 && isDeadlock(e)) {

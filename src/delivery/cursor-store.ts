@@ -1,4 +1,4 @@
-import { marks, unionRows } from '../db/sql-text';
+import { flatParams, marks, unionRows } from '../db/sql-text';
 import { Batcher } from './batcher';
 import { type Cursor, mergeGuards, mergeSuccesses, type SyncTokenFields } from './rules';
 
@@ -89,7 +89,7 @@ export class CursorStore {
            c.last_ack_err = IF(c.last_ack_err IS NULL OR v.m < c.last_ack_err, v.m, c.last_ack_err),
            c.version = c.version + 1
        WHERE c.last_ack >= v.m AND FIND_IN_SET(c.device_id, v.ex) = 0`,
-      apply.flatMap((g) => [g.u, g.m.toString(), g.ex]),
+      flatParams(apply, (g) => [g.u, g.m.toString(), g.ex]),
       'run',
     );
   }

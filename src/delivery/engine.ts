@@ -64,6 +64,9 @@ interface Planned {
   originDeviceId: string;
 }
 
+/** A planned delivery with the receiver's connections at planning; none: the job reads presence. */
+type Held = Planned & { holders: RemoteConnection[] };
+
 /**
  * The delivery engine: the facade the GraphQL layer talks to. It never
  * imports GraphQL; see src/delivery/README.md for the protocol it keeps.
@@ -71,11 +74,11 @@ interface Planned {
 export class DeliveryEngine {
   private stopped = false;
   /** One-to-one messages committed in the same moment are planned together. */
-  private readonly outbox: Coalescer<Planned>;
+  private readonly outbox: Coalescer<Held>;
   private readonly attaching = new Attaching(1000);
 
   constructor(private readonly d: EngineDeps) {
-    this.outbox = new Coalescer((planned) => this.saveDeliveries(planned.map((p) => ({ ...p, holders: [] }))));
+    this.outbox = new Coalescer((planned) => this.saveDeliveries(planned));
   }
 
   /**
@@ -119,8 +122,8 @@ export class DeliveryEngine {
     this.d.messages.remember(message);
     if (!message.group_id) {
       await this.outbox.add([
-        { messageId: message.id, receiverId: message.receiver_id!, senderId: message.sender_id, originDeviceId },
-        { messageId: message.id, receiverId: message.sender_id, senderId: message.sender_id, originDeviceId },
+        { messageId: message.id, receiverId: message.receiver_id!, senderId: message.sender_id, originDeviceId, holders: [] },
+        { messageId: message.id, receiverId: message.sender_id, senderId: message.sender_id, originDeviceId, holders: [] },
       ]);
       return;
     }
@@ -146,7 +149,7 @@ export class DeliveryEngine {
    */
   private async planFanout(planned: Planned[]): Promise<void> {
     const conns = await this.d.presence.connectionsOfMany([...new Set(planned.map((p) => p.receiverId))]);
-    const live: Array<Planned & { holders: RemoteConnection[] }> = [];
+    const live: Held[] = [];
     const guards: Promise<void>[] = [];
     for (const p of planned) {
       const own = p.receiverId === p.senderId;
@@ -163,7 +166,7 @@ export class DeliveryEngine {
    * holders has its presence read by the job (after the commit, as D7 needs).
    * Job ids derive from their contents, so a repeat is a no-op (D3).
    */
-  private async saveDeliveries(planned: Array<Planned & { holders: RemoteConnection[] }>): Promise<void> {
+  private async saveDeliveries(planned: Held[]): Promise<void> {
     const size = this.d.options.fanoutBatch;
     const jobs: Queue.Job<Encoded>[] = [];
     for (let i = 0; i < planned.length; i += size) {

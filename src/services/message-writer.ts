@@ -1,5 +1,5 @@
 import type { SqlPool } from '../db/pool';
-import { marks, unionRows } from '../db/sql-text';
+import { flatParams, marks, unionRows } from '../db/sql-text';
 import { isDeadlock } from '../delivery/deadlock';
 import { type MessageRow, newMessageRow } from '../delivery/message-source';
 import { ConversationKind, GroupRole, type MessageType } from '../entities/enums';
@@ -162,7 +162,7 @@ export class MessageWriter {
       : -1;
     const iDup = q.add(
       `SELECT sender_id, client_msg_id FROM message WHERE ${reqs.map(() => '(sender_id = ? AND client_msg_id = ?)').join(' OR ')}`,
-      reqs.flatMap((r) => [r.senderId, r.clientMsgId]),
+      flatParams(reqs, (r) => [r.senderId, r.clientMsgId]),
     );
     // D1 for one-to-one: a friend the receiver has not blocked (FriendService.canMessage, for many pairs).
     const iFriends = direct.length
@@ -170,7 +170,7 @@ export class MessageWriter {
           `SELECT v.i, EXISTS(SELECT 1 FROM friendship f WHERE f.user_lo = v.lo AND f.user_hi = v.hi) AS friends,
                   COALESCE((SELECT s.blocked FROM friend_setting s WHERE s.user_id = v.r AND s.peer_id = v.s), 0) AS blocked
              FROM (${unionRows(direct.length, '? AS i, ? AS lo, ? AS hi, ? AS r, ? AS s')}) v`,
-          direct.flatMap((r, i) => {
+          flatParams(direct, (r, i) => {
             const [lo, hi] = ordered(r.senderId, r.to.userId!);
             return [i, lo, hi, r.to.userId!, r.senderId];
           }),
@@ -215,7 +215,7 @@ export class MessageWriter {
       `INSERT INTO message (conversation_id, seq, sender_id, client_msg_id, type, receiver_id, group_id, content, ext, created_at) VALUES ${rows
         .map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .join(', ')}`,
-      rows.flatMap((m) => [m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.type, m.receiver_id, m.group_id, m.content, m.ext, now]),
+      flatParams(rows, (m) => [m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.type, m.receiver_id, m.group_id, m.content, m.ext, now]),
     );
     if (consecutive) {
       // The rows took ids LAST_INSERT_ID() + 0, 1, 2, … in the INSERT's order: no read-back, no subqueries.
@@ -223,13 +223,13 @@ export class MessageWriter {
       const iHeads = w.add(
         `UPDATE (${unionRows(moves.heads.length, 'CAST(? AS UNSIGNED) AS id, ? AS head, ? AS off')}) v STRAIGHT_JOIN conversation c ON c.id = v.id
             SET c.head_seq = v.head, c.last_activity_at = ?, c.last_message_id = LAST_INSERT_ID() + v.off`,
-        [...moves.heads.flatMap((h) => [h.conversationId, h.head, at.get(`${h.conversationId}|${h.head}`)]), now],
+        [...flatParams(moves.heads, (h) => [h.conversationId, h.head, at.get(`${h.conversationId}|${h.head}`)]), now],
       );
       const iReads = w.add(
         `UPDATE (${unionRows(moves.reads.length, 'CAST(? AS UNSIGNED) AS c, CAST(? AS UNSIGNED) AS u, ? AS seq, ? AS off')}) v
            STRAIGHT_JOIN conversation_member cm ON cm.conversation_id = v.c AND cm.user_id = v.u
             SET cm.last_read_id = LAST_INSERT_ID() + v.off, cm.last_read_seq = v.seq`,
-        moves.reads.flatMap((r) => [r.conversationId, r.userId, r.seq, at.get(`${r.conversationId}|${r.seq}`)]),
+        flatParams(moves.reads, (r) => [r.conversationId, r.userId, r.seq, at.get(`${r.conversationId}|${r.seq}`)]),
       );
       w.add('COMMIT');
       const written = await w.run(conn);
@@ -245,19 +245,19 @@ export class MessageWriter {
     }
     const iIds = w.add(
       `SELECT id, conversation_id, seq FROM message WHERE ${rows.map(() => '(conversation_id = ? AND seq = ?)').join(' OR ')}`,
-      rows.flatMap((m) => [m.conversation_id, m.seq]),
+      flatParams(rows, (m) => [m.conversation_id, m.seq]),
     );
     const iHeads = w.add(
       // The batch's rows first, then each conversation by its key (STRAIGHT_JOIN: never a scan of conversation).
       `UPDATE (${unionRows(moves.heads.length, 'CAST(? AS UNSIGNED) AS id, ? AS head')}) v STRAIGHT_JOIN conversation c ON c.id = v.id
           SET c.head_seq = v.head, c.last_activity_at = ?,
               c.last_message_id = (SELECT m.id FROM message m WHERE m.conversation_id = v.id AND m.seq = v.head)`,
-      [...moves.heads.flatMap((h) => [h.conversationId, h.head]), now],
+      [...flatParams(moves.heads, (h) => [h.conversationId, h.head]), now],
     );
     const iReads = w.add(
       `UPDATE (${unionRows(moves.reads.length, 'CAST(? AS UNSIGNED) AS c, CAST(? AS UNSIGNED) AS u, ? AS seq')}) v STRAIGHT_JOIN conversation_member cm ON cm.conversation_id = v.c AND cm.user_id = v.u
           SET cm.last_read_id = (SELECT m.id FROM message m WHERE m.conversation_id = v.c AND m.seq = v.seq), cm.last_read_seq = v.seq`,
-      moves.reads.flatMap((r) => [r.conversationId, r.userId, r.seq]),
+      flatParams(moves.reads, (r) => [r.conversationId, r.userId, r.seq]),
     );
     w.add('COMMIT');
     const written = await w.run(conn);
