@@ -232,14 +232,15 @@ export class DeliveryEngine {
   }
 
   /**
-   * D6: push to every live device of the receiver and wait for each device's
-   * acknowledge; one outcome per device, recorded by D8/D9.
+   * D6: push to every live device of the receiver (its connections, `holders`)
+   * and wait for each device's acknowledge; one outcome per device, recorded
+   * by D8/D9.
    */
-  async deliver(messageId: string, receiverId: string, originDeviceId: string, holders?: RemoteConnection[]): Promise<Map<string, Outcome>> {
+  async deliver(messageId: string, receiverId: string, originDeviceId: string, holders: RemoteConnection[]): Promise<Map<string, Outcome>> {
     const outcomes = new Map<string, Outcome>();
     const message = await this.d.messages.load(messageId);
     if (!message) return outcomes;
-    const conns = (holders ?? (await this.d.presence.connectionsOf(receiverId))).filter(
+    const conns = holders.filter(
       (c) => !(receiverId === message.sender_id && c.deviceId === originDeviceId),
     );
     const byDevice = new Map<string, RemoteConnection[]>();

@@ -6,6 +6,8 @@ import { ConversationKind, GroupRole, type MessageType } from '../entities/enums
 import { batchMoves, placeBatch } from './message-batch';
 import { directKey } from './membership';
 
+type Moves = ReturnType<typeof batchMoves>;
+
 export interface WriteRequest {
   senderId: string;
   to: { userId?: string | null; groupId?: string | null };
@@ -41,8 +43,9 @@ export class MessageWriter {
   /** Committed batches and the messages they stored (the rest went the one-message path). */
   readonly stats = { batches: 0, stored: 0 };
   private pending: Pending[] = [];
-  /** Start times (performance.now()) of the transactions running now. */
-  private readonly running = new Set<number>();
+  private inFlight = 0;
+  /** When the newest transaction began (performance.now()). */
+  private lastStart = 0;
   private scheduled = false;
   private overlapTimer: NodeJS.Timeout | undefined;
 
@@ -72,10 +75,11 @@ export class MessageWriter {
   }
 
   private schedule(): void {
-    if (this.scheduled || !this.pending.length || this.running.size >= this.maxInFlight) return;
-    if (this.running.size) {
-      const newest = Math.max(...this.running);
-      const wait = newest + this.overlapAfterMs - performance.now();
+    if (this.scheduled || !this.pending.length || this.inFlight >= this.maxInFlight) return;
+    if (this.inFlight) {
+      // Measured from the newest start: should that one have ended first, an older one
+      // still running waits a little longer than it needs to, never less.
+      const wait = this.lastStart + this.overlapAfterMs - performance.now();
       if (wait > 0) {
         this.overlapTimer ??= setTimeout(() => {
           this.overlapTimer = undefined;
@@ -92,7 +96,7 @@ export class MessageWriter {
   }
 
   private async flushOne(): Promise<void> {
-    if (!this.pending.length || this.running.size >= this.maxInFlight) return;
+    if (!this.pending.length || this.inFlight >= this.maxInFlight) return;
     // A repeated (sender, clientMsgId) waits for the next batch, where it finds the stored row.
     const batch: Pending[] = [];
     const rest: Pending[] = [];
@@ -105,14 +109,13 @@ export class MessageWriter {
       }
     }
     this.pending = rest;
-    let started = performance.now();
-    while (this.running.has(started)) started += 1e-6;
-    this.running.add(started);
+    this.inFlight++;
+    this.lastStart = performance.now();
     this.schedule();
     try {
       await this.storeBatch(batch);
     } finally {
-      this.running.delete(started);
+      this.inFlight--;
       this.schedule();
     }
   }
@@ -205,11 +208,10 @@ export class MessageWriter {
       return out;
     }
     const now = new Date();
-    // The ids are filled in from the read-back below.
+    // The ids are filled in once the second packet has run.
     const rows = placed.map(({ index, conversationId, seq }) => newMessageRow('', conversationId, seq, reqs[index], now));
     const moves = batchMoves(reqs, placed);
 
-    const consecutive = await this.consecutiveIds(conn);
     const w = new Statements();
     const iInsert = w.add(
       `INSERT INTO message (conversation_id, seq, sender_id, client_msg_id, type, receiver_id, group_id, content, ext, created_at) VALUES ${rows
@@ -217,38 +219,47 @@ export class MessageWriter {
         .join(', ')}`,
       flatParams(rows, (m) => [m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.type, m.receiver_id, m.group_id, m.content, m.ext, now]),
     );
-    if (consecutive) {
-      // The rows took ids LAST_INSERT_ID() + 0, 1, 2, … in the INSERT's order: no read-back, no subqueries.
-      const at = new Map(rows.map((m, i) => [`${m.conversation_id}|${m.seq}`, i]));
-      const iHeads = w.add(
-        `UPDATE (${unionRows(moves.heads.length, 'CAST(? AS UNSIGNED) AS id, ? AS head, ? AS off')}) v STRAIGHT_JOIN conversation c ON c.id = v.id
-            SET c.head_seq = v.head, c.last_activity_at = ?, c.last_message_id = LAST_INSERT_ID() + v.off`,
-        [...flatParams(moves.heads, (h) => [h.conversationId, h.head, at.get(`${h.conversationId}|${h.head}`)]), now],
-      );
-      const iReads = w.add(
-        `UPDATE (${unionRows(moves.reads.length, 'CAST(? AS UNSIGNED) AS c, CAST(? AS UNSIGNED) AS u, ? AS seq, ? AS off')}) v
-           STRAIGHT_JOIN conversation_member cm ON cm.conversation_id = v.c AND cm.user_id = v.u
-            SET cm.last_read_id = LAST_INSERT_ID() + v.off, cm.last_read_seq = v.seq`,
-        flatParams(moves.reads, (r) => [r.conversationId, r.userId, r.seq, at.get(`${r.conversationId}|${r.seq}`)]),
-      );
-      w.add('COMMIT');
-      const written = await w.run(conn);
-      this.checkMoves(written[iHeads], written[iReads], moves);
-      const first = BigInt(String((written[iInsert] as { insertId: unknown }).insertId));
-      placed.forEach(({ index }, i) => {
-        rows[i].id = (first + BigInt(i)).toString();
-        out[index] = rows[i];
-      });
-      this.stats.batches++;
-      this.stats.stored += rows.length;
-      return out;
-    }
+    const ids = (await this.consecutiveIds(conn))
+      ? await this.commitByInsertId(conn, w, iInsert, rows, moves, now)
+      : await this.commitByReadBack(conn, w, rows, moves, now);
+    this.stats.batches++;
+    this.stats.stored += rows.length;
+    placed.forEach(({ index }, i) => {
+      rows[i].id = ids[i];
+      out[index] = rows[i];
+    });
+    return out;
+  }
+
+  /** The rows took ids LAST_INSERT_ID() + 0, 1, 2, … in the INSERT's order: no read-back, no subqueries. */
+  private async commitByInsertId(conn: MultiQuery, w: Statements, iInsert: number, rows: MessageRow[], moves: Moves, now: Date): Promise<string[]> {
+    const at = new Map(rows.map((m, i) => [`${m.conversation_id}|${m.seq}`, i]));
+    const iHeads = w.add(
+      // The batch's rows first, then each conversation by its key (STRAIGHT_JOIN: never a scan of conversation).
+      `UPDATE (${unionRows(moves.heads.length, 'CAST(? AS UNSIGNED) AS id, ? AS head, ? AS off')}) v STRAIGHT_JOIN conversation c ON c.id = v.id
+          SET c.head_seq = v.head, c.last_activity_at = ?, c.last_message_id = LAST_INSERT_ID() + v.off`,
+      [...flatParams(moves.heads, (h) => [h.conversationId, h.head, at.get(`${h.conversationId}|${h.head}`)]), now],
+    );
+    const iReads = w.add(
+      `UPDATE (${unionRows(moves.reads.length, 'CAST(? AS UNSIGNED) AS c, CAST(? AS UNSIGNED) AS u, ? AS seq, ? AS off')}) v
+         STRAIGHT_JOIN conversation_member cm ON cm.conversation_id = v.c AND cm.user_id = v.u
+          SET cm.last_read_id = LAST_INSERT_ID() + v.off, cm.last_read_seq = v.seq`,
+      flatParams(moves.reads, (r) => [r.conversationId, r.userId, r.seq, at.get(`${r.conversationId}|${r.seq}`)]),
+    );
+    w.add('COMMIT');
+    const written = await w.run(conn);
+    this.checkMoves(written[iHeads], written[iReads], moves);
+    const first = BigInt(String((written[iInsert] as { insertId: unknown }).insertId));
+    return rows.map((_, i) => (first + BigInt(i)).toString());
+  }
+
+  /** Where ids need not be consecutive: each row's id is read back, and found by (conversation, seq) in the moves. */
+  private async commitByReadBack(conn: MultiQuery, w: Statements, rows: MessageRow[], moves: Moves, now: Date): Promise<string[]> {
     const iIds = w.add(
       `SELECT id, conversation_id, seq FROM message WHERE ${rows.map(() => '(conversation_id = ? AND seq = ?)').join(' OR ')}`,
       flatParams(rows, (m) => [m.conversation_id, m.seq]),
     );
     const iHeads = w.add(
-      // The batch's rows first, then each conversation by its key (STRAIGHT_JOIN: never a scan of conversation).
       `UPDATE (${unionRows(moves.heads.length, 'CAST(? AS UNSIGNED) AS id, ? AS head')}) v STRAIGHT_JOIN conversation c ON c.id = v.id
           SET c.head_seq = v.head, c.last_activity_at = ?,
               c.last_message_id = (SELECT m.id FROM message m WHERE m.conversation_id = v.id AND m.seq = v.head)`,
@@ -262,18 +273,12 @@ export class MessageWriter {
     w.add('COMMIT');
     const written = await w.run(conn);
     this.checkMoves(written[iHeads], written[iReads], moves);
-    this.stats.batches++;
-    this.stats.stored += rows.length;
-    const ids = new Map((written[iIds] as Row[]).map((r) => [`${String(r.conversation_id)}|${Number(r.seq)}`, String(r.id)]));
-    placed.forEach(({ index }, i) => {
-      rows[i].id = ids.get(`${rows[i].conversation_id}|${rows[i].seq}`)!;
-      out[index] = rows[i];
-    });
-    return out;
+    const byKey = new Map((written[iIds] as Row[]).map((r) => [`${String(r.conversation_id)}|${Number(r.seq)}`, String(r.id)]));
+    return rows.map((m) => byKey.get(`${m.conversation_id}|${m.seq}`)!);
   }
 
   /** The locks make both hold; should one ever fail, the batch is committed anyway and the senders' retries with the same clientMsgId return the stored messages (D3). */
-  private checkMoves(heads: unknown, reads: unknown, moves: { heads: unknown[]; reads: unknown[] }): void {
+  private checkMoves(heads: unknown, reads: unknown, moves: Moves): void {
     if (affected(heads) !== moves.heads.length || affected(reads) !== moves.reads.length) {
       throw new Error('message batch: a conversation head or a sender row did not move');
     }
