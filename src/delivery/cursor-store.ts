@@ -7,13 +7,14 @@ export interface Sql {
   execute(sql: string, params?: unknown[], method?: 'all' | 'get' | 'run'): Promise<any>;
 }
 
-interface CursorRow {
+export interface CursorRow {
   last_ack: string | bigint | number;
   last_ack_err: string | bigint | number | null;
   version: number;
 }
 
-const toCursor = (r: CursorRow): Cursor => ({
+/** The cursor of a device_cursor row as SQL returns it. */
+export const toCursor = (r: CursorRow): Cursor => ({
   lastAck: BigInt(r.last_ack),
   lastAckErr: r.last_ack_err === null ? null : BigInt(r.last_ack_err),
   version: Number(r.version),

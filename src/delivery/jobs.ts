@@ -46,7 +46,7 @@ export const encodeDeliveries = (b: DeliveryBatch): Encoded =>
         messageId: u64(d.messageId),
         receiverId: u64(d.receiverId),
         originDeviceId: d.originDeviceId,
-        holders: (d.holders ?? []).map((h) => ({ nodeId: h.nodeId, connectionId: h.connectionId, deviceId: h.deviceId })),
+        holders: d.holders.map((h) => ({ nodeId: h.nodeId, connectionId: h.connectionId, deviceId: h.deviceId })),
       })),
     }).finish(),
   );

@@ -1,5 +1,5 @@
+import { type CursorRow, type Sql, toCursor } from './cursor-store';
 import type { Cursor } from './rules';
-import type { Sql } from './cursor-store';
 
 /** A stored message as raw SQL returns it (BIGINTs as strings). */
 export interface MessageRow {
@@ -105,7 +105,7 @@ export class MessageSource {
    * device has no cursor row yet (CursorStore.get makes it).
    */
   async syncStart(userId: string, deviceId: string): Promise<{ cursor: Cursor; windows: Membership[] } | undefined> {
-    const rows: Array<Membership & { last_ack: unknown; last_ack_err: unknown; version: unknown }> = await this.sql().execute(
+    const rows: Array<Membership & CursorRow> = await this.sql().execute(
       `SELECT c.last_ack, c.last_ack_err, c.version, cm.conversation_id, cm.visible_from, cm.visible_to
          FROM device_cursor c
          LEFT JOIN conversation_member cm ON cm.user_id = c.user_id AND (cm.visible_to IS NULL OR cm.visible_to > c.last_ack)
@@ -113,11 +113,7 @@ export class MessageSource {
       [userId, deviceId],
     );
     if (!rows.length) return undefined;
-    const r = rows[0];
-    return {
-      cursor: { lastAck: BigInt(String(r.last_ack)), lastAckErr: r.last_ack_err == null ? null : BigInt(String(r.last_ack_err)), version: Number(r.version) },
-      windows: rows.filter((m) => m.conversation_id != null),
-    };
+    return { cursor: toCursor(rows[0]), windows: rows.filter((m) => m.conversation_id != null) };
   }
 
   /**
