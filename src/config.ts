@@ -19,6 +19,9 @@ const schema = z.object({
   JWT_SECRET: z.string().optional(),
   ACCESS_TOKEN_TTL: z.coerce.number().int().min(5).max(86_400).default(900),
   REFRESH_TOKEN_TTL: z.coerce.number().int().min(60).default(30 * 86_400),
+  REFRESH_REUSE_INTERVAL_S: z.coerce.number().int().min(0).max(300).default(20),
+  SESSION_CACHE_TTL_S: z.coerce.number().int().min(1).max(3600).default(60),
+  SESSION_RECHECK_S: z.coerce.number().int().min(1).max(3600).default(30),
   GRAPHQL_INTROSPECTION: bool.optional(),
   GRAPHQL_LANDING_PAGE: bool.optional(),
   LIMIT_DEPTH: z.coerce.number().int().min(1).default(10),
@@ -47,6 +50,13 @@ export interface Config {
   database: { url: string; host: string; port: number; user: string; password: string; name: string };
   redis: { url: string; prefix: string };
   jwt: { secret: string; generated: boolean; accessTtlS: number; refreshTtlS: number };
+  /**
+   * Sessions: `refreshReuseS`, seconds after a rotation in which the replaced
+   * refresh token returns the same new pair (Auth0's and Okta's rotation allow
+   * such an interval); `cacheTtlS`, how long Redis caches a session's
+   * liveness; `recheckS`, how often open sockets' sessions are checked again.
+   */
+  sessions: { refreshReuseS: number; cacheTtlS: number; recheckS: number };
   graphql: { introspection: boolean; landingPage: boolean };
   limits: { depth: number; aliases: number; cost: number; tokens: number; directives: number };
   ws: { maxPayload: number; initTimeoutMs: number };
@@ -134,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     jwt: { secret, generated, accessTtlS: e.ACCESS_TOKEN_TTL, refreshTtlS: e.REFRESH_TOKEN_TTL },
+    sessions: { refreshReuseS: e.REFRESH_REUSE_INTERVAL_S, cacheTtlS: e.SESSION_CACHE_TTL_S, recheckS: e.SESSION_RECHECK_S },
     graphql: {
       introspection: e.GRAPHQL_INTROSPECTION ?? dev,
       landingPage: e.GRAPHQL_LANDING_PAGE ?? dev,

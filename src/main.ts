@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { SessionStatus } from './auth/session-status';
 import { TokenSigner } from './auth/tokens';
 import { type Config, ConfigError, loadConfig } from './config';
 import { createOrm, ensureDatabase, migrate } from './db/orm';
@@ -83,7 +84,8 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const pubSub = createRedisPubSub(redis, redisSub, `${config.redis.prefix}ps:`);
     const em = () => orm.em.fork();
 
-    const auth = new AuthService(em, new TokenSigner(config.jwt.secret, config.jwt.accessTtlS), redis, keys, config, pubSub);
+    const sessions = new SessionStatus(em, redis, keys, config.sessions.cacheTtlS);
+    const auth = new AuthService(em, new TokenSigner(config.jwt.secret, config.jwt.accessTtlS), sessions, config, pubSub);
     const pool = new SqlPool(config.database);
     disposers.push(['sql-pool', () => pool.end()]);
     const delivery = await createDelivery({

@@ -5,7 +5,8 @@ export type { Redis };
 /** Key names live here so every module shares one prefix (tests run under their own). */
 export class Keys {
   constructor(readonly prefix: string) {}
-  revokedSession = (sessionId: string) => `${this.prefix}revoked:${sessionId}`;
+  /** Cached liveness of a session: "1" live, "0" revoked (see auth/session-status.ts). */
+  session = (sessionId: string) => `${this.prefix}session:${sessionId}`;
   userCache = (userId: string) => `${this.prefix}cache:user:${userId}`;
   groupMembers = (groupId: string) => `${this.prefix}cache:gm:${groupId}`;
   presence = (userId: string) => `${this.prefix}presence:${userId}`;

@@ -23,13 +23,22 @@ export class TokenSigner {
     this.secret = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
-  sign(sub: { userId: string; sessionId: string; deviceId: string }): { token: string; expiresAt: Date } {
-    const now = Math.floor(Date.now() / 1000);
+  /**
+   * Signs an access token valid `ttlS` seconds from `at.issuedAt` (seconds
+   * since the epoch; default now). The same claims, `issuedAt` and `tokenId`
+   * give the same token byte for byte: a refresh retried within the reuse
+   * interval answers with the token it already issued.
+   */
+  sign(
+    sub: { userId: string; sessionId: string; deviceId: string },
+    at: { issuedAt?: number; tokenId?: string } = {},
+  ): { token: string; expiresAt: Date } {
+    const now = at.issuedAt ?? Math.floor(Date.now() / 1000);
     const exp = now + this.ttlS;
     const token = jwt.sign({ sid: sub.sessionId, did: sub.deviceId, iat: now, exp }, this.secret, {
       algorithm: ALGORITHM,
       subject: sub.userId,
-      jwtid: randomUUID(),
+      jwtid: at.tokenId ?? randomUUID(),
       issuer: ISSUER,
     });
     return { token, expiresAt: new Date(exp * 1000) };

@@ -4,7 +4,7 @@ import { idType } from './id';
 /** One login = one session = one device (delivery cursors are per device). */
 @Entity({ tableName: 'session' })
 export class SessionRow {
-  [OptionalProps]?: 'generation' | 'createdAt' | 'revokedAt';
+  [OptionalProps]?: 'generation' | 'createdAt' | 'revokedAt' | 'prevRefreshHash' | 'rotatedAt';
 
   @PrimaryKey({ type: 'string', length: 36 })
   id!: string;
@@ -18,6 +18,18 @@ export class SessionRow {
   /** SHA-256 of the only refresh secret that is still valid (rotation, reuse detection). */
   @Property({ type: 'string', length: 64, fieldName: 'refresh_hash' })
   refreshHash!: string;
+
+  /**
+   * SHA-256 of the secret the last rotation replaced: presented again within
+   * the reuse interval after `rotatedAt` it gets the same new pair (a retry,
+   * or two tabs refreshing at once); later it is a replay.
+   */
+  @Property({ type: 'string', length: 64, fieldName: 'prev_refresh_hash', nullable: true })
+  prevRefreshHash?: string | null;
+
+  /** When the current refresh secret was issued by a rotation (null: never rotated). */
+  @Property({ type: 'datetime', length: 3, fieldName: 'rotated_at', nullable: true })
+  rotatedAt?: Date | null;
 
   @Property({ type: 'integer' })
   generation: number = 0;

@@ -44,6 +44,21 @@ export function mountGraphQLWs(d: {
       for (const socket of bySession.get(sessionId) ?? []) socket.close(CloseCode.Forbidden, 'session revoked');
     }
   })();
+  // The revocation message can be lost (a Redis restart): every open session is checked again now and then.
+  const recheck = setInterval(() => {
+    const ids = [...bySession.keys()];
+    if (!ids.length) return;
+    d.services.auth.sessions.liveOf(ids).then(
+      (live) => {
+        for (const sid of ids) {
+          if (live.has(sid)) continue;
+          for (const socket of bySession.get(sid) ?? []) socket.close(CloseCode.Forbidden, 'session revoked');
+        }
+      },
+      (err) => log.warn({ err }, 'session re-check failed'),
+    );
+  }, config.sessions.recheckS * 1000);
+  recheck.unref();
   const wss = new WebSocketServer({ server: d.httpServer, path: '/graphql', maxPayload: config.ws.maxPayload });
   wss.on('connection', coalesceWrites); // before graphql-ws's own listener: no frame is sent earlier
   // As over HTTP (Apollo's `introspection: false`): no __schema/__type when introspection is off.
@@ -139,6 +154,7 @@ export function mountGraphQLWs(d: {
   return {
     wss,
     async dispose() {
+      clearInterval(recheck);
       await revocations.return?.();
       await cleanup.dispose();
     },

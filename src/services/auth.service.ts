@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/mariadb';
 import { hashPassword, verifyPassword, dummyHash } from '../auth/password';
 import type { AccessClaims, TokenSigner } from '../auth/tokens';
@@ -6,7 +6,7 @@ import type { Config } from '../config';
 import { Role, SessionRow, User } from '../entities';
 import { AppError, ErrorCode, conflict, unauthenticated } from '../errors';
 import type { AppPubSub } from '../pubsub';
-import type { Keys, Redis } from '../redis';
+import type { SessionStatus } from '../auth/session-status';
 
 export interface IssuedSession {
   accessToken: string;
@@ -20,19 +20,24 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /**
- * Accounts and sessions. Refresh tokens are "<sessionId>.<secret>"; only the
- * hash of the newest secret is stored, so any other secret for a live session
- * is a replay and revokes the whole session.
+ * Accounts and sessions. Refresh tokens are "<sessionId>.<secret>"; only
+ * hashes of secrets are stored: the newest, and the one it replaced (for the
+ * reuse interval). Any other secret for a live session is a replay and
+ * revokes the whole session.
  */
 export class AuthService {
+  /** Derives rotated refresh secrets (and their access tokens' ids); never leaves the process. */
+  private readonly rotationKey: Buffer;
+
   constructor(
     private readonly em: () => EntityManager,
     private readonly signer: TokenSigner,
-    private readonly redis: Redis,
-    private readonly keys: Keys,
+    readonly sessions: SessionStatus,
     private readonly config: Config,
     private readonly pubSub: AppPubSub,
-  ) {}
+  ) {
+    this.rotationKey = createHash('sha256').update(`refresh-rotation:${config.jwt.secret}`).digest();
+  }
 
   async register(input: { account: string; password: string; name?: string | null; deviceId?: string | null }): Promise<IssuedSession> {
     const em = this.em();
@@ -65,37 +70,76 @@ export class AuthService {
     return this.openSession(em, user, input.deviceId);
   }
 
+  /**
+   * Rotates the refresh token (RFC 9700 §4.14.2). The current secret gets a
+   * new pair; the secret the last rotation replaced gets that same pair again
+   * within `REFRESH_REUSE_INTERVAL_S` of the rotation (two concurrent
+   * refreshes, or a retry after a lost answer); any other secret of a live
+   * session is a replay and revokes the session.
+   *
+   * Errors: UNAUTHENTICATED for a malformed, unknown, expired, revoked or
+   * replayed token, or a deleted account.
+   */
   async refresh(refreshToken: string): Promise<IssuedSession> {
-    const [sessionId, secret] = refreshToken.split('.');
+    const dot = refreshToken.indexOf('.');
+    const sessionId = dot > 0 ? refreshToken.slice(0, dot) : '';
+    const secret = dot > 0 ? refreshToken.slice(dot + 1) : '';
     if (!sessionId || !secret) throw unauthenticated('invalid refresh token');
-    const em = this.em();
-    const session = await em.findOne(SessionRow, { id: sessionId });
-    if (!session || session.revokedAt || session.expiresAt < new Date()) throw unauthenticated('refresh token expired or revoked');
-    if (!sameHash(session.refreshHash, sha256(secret))) {
-      await this.revokeSession(sessionId);
-      throw new AppError(ErrorCode.UNAUTHENTICATED, 'refresh token reused: the session is revoked');
+    const hash = sha256(secret);
+    // Two rounds at most: a rotation lost to a concurrent one is then a reuse within the interval.
+    for (let round = 0; round < 2; round++) {
+      const em = this.em();
+      const session = await em.findOne(SessionRow, { id: sessionId });
+      if (!session || session.revokedAt || session.expiresAt < new Date()) throw unauthenticated('refresh token expired or revoked');
+      if (sameHash(session.refreshHash, hash)) {
+        // Whole seconds: the access token's iat is this instant, and a reuse signs it again from the row.
+        const rotatedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+        const next = this.nextSecret(sessionId, session.generation, secret);
+        const won = await em.nativeUpdate(
+          SessionRow,
+          { id: sessionId, generation: session.generation, refreshHash: session.refreshHash, revokedAt: null },
+          { prevRefreshHash: hash, refreshHash: sha256(next), generation: session.generation + 1, rotatedAt },
+        );
+        if (won === 1) return this.rotated(session, session.generation, secret, rotatedAt);
+        continue;
+      }
+      const reuseUntil = (session.rotatedAt?.getTime() ?? 0) + this.config.sessions.refreshReuseS * 1000;
+      if (session.prevRefreshHash && sameHash(session.prevRefreshHash, hash) && Date.now() <= reuseUntil) {
+        return this.rotated(session, session.generation - 1, secret, session.rotatedAt!);
+      }
+      break;
     }
-    const next = randomBytes(32).toString('base64url');
-    // Compare-and-set on the generation so two concurrent refreshes with the same token cannot both win.
-    const res = await em.nativeUpdate(
-      SessionRow,
-      { id: sessionId, generation: session.generation, revokedAt: null },
-      { refreshHash: sha256(next), generation: session.generation + 1 },
-    );
-    if (res !== 1) {
-      await this.revokeSession(sessionId);
-      throw unauthenticated('refresh token reused: the session is revoked');
-    }
-    const user = await em.findOne(User, { id: session.userId, deletedAt: null });
-    if (!user) throw unauthenticated('account no longer exists');
-    const access = this.signer.sign({ userId: user.id, sessionId, deviceId: session.deviceId });
-    return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken: `${sessionId}.${next}`, deviceId: session.deviceId, user };
+    await this.revokeSession(sessionId);
+    throw new AppError(ErrorCode.UNAUTHENTICATED, 'refresh token reused: the session is revoked');
   }
 
-  /** Revokes the refresh token at once and the access tokens until they expire. */
+  /** The secret that replaces `secret` of `generation`: derived, so a reuse can give it again without storing it. */
+  private nextSecret(sessionId: string, generation: number, secret: string): string {
+    return createHmac('sha256', this.rotationKey).update(`${sessionId}.${generation}.${secret}`).digest('base64url');
+  }
+
+  /** The pair a rotation of `secret` (of `generation`) at `rotatedAt` issued: the same bytes every time. */
+  private async rotated(session: SessionRow, generation: number, secret: string, rotatedAt: Date): Promise<IssuedSession> {
+    const user = await this.em().findOne(User, { id: session.userId, deletedAt: null });
+    if (!user) throw unauthenticated('account no longer exists');
+    const tokenId = createHmac('sha256', this.rotationKey).update(`jti.${session.id}.${generation}`).digest('base64url').slice(0, 22);
+    const access = this.signer.sign(
+      { userId: user.id, sessionId: session.id, deviceId: session.deviceId },
+      { issuedAt: Math.floor(rotatedAt.getTime() / 1000), tokenId },
+    );
+    const next = this.nextSecret(session.id, generation, secret);
+    return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken: `${session.id}.${next}`, deviceId: session.deviceId, user };
+  }
+
+  /**
+   * Revokes the refresh token at once and the access tokens with it: the row
+   * is the truth, Redis's cached liveness is overwritten, and open sockets of
+   * the session close (SESSION_REVOKED; sockets also re-check every
+   * `SESSION_RECHECK_S`, should that message be lost).
+   */
   async revokeSession(sessionId: string): Promise<void> {
     await this.em().nativeUpdate(SessionRow, { id: sessionId, revokedAt: null }, { revokedAt: new Date() });
-    await this.redis.set(this.keys.revokedSession(sessionId), '1', 'EX', this.config.jwt.accessTtlS + 5);
+    await this.sessions.markRevoked(sessionId);
     this.pubSub.publish('SESSION_REVOKED', { sessionId });
   }
 
@@ -104,10 +148,10 @@ export class AuthService {
     for (const s of sessions) await this.revokeSession(s.id);
   }
 
-  /** Verifies an access token and that its session was not revoked. */
+  /** Verifies an access token and that its session is live (the row, cached in Redis). */
   async authenticate(token: string): Promise<AccessClaims> {
     const claims = this.signer.verify(token);
-    if (await this.redis.exists(this.keys.revokedSession(claims.sessionId))) throw unauthenticated('session revoked');
+    if (!(await this.sessions.isLive(claims.sessionId))) throw unauthenticated('session revoked');
     return claims;
   }
 

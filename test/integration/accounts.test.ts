@@ -102,15 +102,16 @@ describe('sessions', () => {
     assert.equal((await ok(s.url, ME, {}, r1.accessToken)).me.id, u.id);
     const r2 = (await ok(s.url, REFRESH, { r: r1.refreshToken })).refreshSession;
     assert.equal((await ok(s.url, ME, {}, r2.accessToken)).me.id, u.id);
-    // r1 was used once already: presenting it again is a replay.
-    assert.equal(firstError(await gql(s.url, REFRESH, { r: r1.refreshToken })).code, 'UNAUTHENTICATED');
+    // The first token was replaced two rotations ago, outside any reuse interval: a replay.
+    assert.equal(firstError(await gql(s.url, REFRESH, { r: u.refreshToken })).code, 'UNAUTHENTICATED');
   });
 
   test('a reused refresh token revokes the whole session: the newest refresh and access tokens fail too', async () => {
     const u = await registerUser(s.url);
     const other = await loginUser(s.url, u.account, 'other-device');
-    const rotated = (await ok(s.url, REFRESH, { r: u.refreshToken })).refreshSession;
-    // The old token again (e.g. stolen and replayed).
+    const once = (await ok(s.url, REFRESH, { r: u.refreshToken })).refreshSession;
+    const rotated = (await ok(s.url, REFRESH, { r: once.refreshToken })).refreshSession;
+    // A token two rotations old (e.g. stolen and replayed); the one-rotation reuse interval is in sessions.test.ts.
     assert.equal(firstError(await gql(s.url, REFRESH, { r: u.refreshToken })).code, 'UNAUTHENTICATED');
     assert.equal(firstError(await gql(s.url, REFRESH, { r: rotated.refreshToken })).code, 'UNAUTHENTICATED', 'the new refresh token is revoked with the session');
     assert.equal(firstError(await gql(s.url, ME, {}, rotated.accessToken)).code, 'UNAUTHENTICATED', "the session's access token is revoked");

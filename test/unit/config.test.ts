@@ -143,3 +143,13 @@ test('GRAPHQL_INTROSPECTION / GRAPHQL_LANDING_PAGE turn them on in production (a
   });
   assert.match(problemsOf({ GRAPHQL_INTROSPECTION: 'maybe' })[0], /^GRAPHQL_INTROSPECTION: /);
 });
+
+test('sessions: refresh reuse interval 20 s, liveness cached 60 s, sockets re-checked every 30 s; bounds enforced', () => {
+  assert.deepEqual(loadConfig({}).sessions, { refreshReuseS: 20, cacheTtlS: 60, recheckS: 30 });
+  assert.deepEqual(
+    loadConfig({ REFRESH_REUSE_INTERVAL_S: '0', SESSION_CACHE_TTL_S: '5', SESSION_RECHECK_S: '2' }).sessions,
+    { refreshReuseS: 0, cacheTtlS: 5, recheckS: 2 },
+  );
+  assert.ok(problemsOf({ REFRESH_REUSE_INTERVAL_S: '301' }).some((p) => p.startsWith('REFRESH_REUSE_INTERVAL_S:')));
+  assert.ok(problemsOf({ SESSION_CACHE_TTL_S: '0' }).some((p) => p.startsWith('SESSION_CACHE_TTL_S:')));
+});
