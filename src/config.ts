@@ -9,6 +9,25 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** "points/seconds[/blockSeconds]": at most `points` in any `seconds`; over it, refused for `blockSeconds` (default: the rest of the window). */
+const rate = (byDefault: string) => z
+  .string()
+  .regex(/^(off|\d+\/\d+(\/\d+)?)$/, 'must be "points/seconds", "points/seconds/blockSeconds" or "off"')
+  .transform((v): RateLimit | null => {
+    if (v === 'off') return null;
+    const [points, durationS, blockS] = v.split('/').map(Number);
+    return { points, durationS, blockS: blockS ?? 0 };
+  })
+  .refine((v) => v === null || (v.points >= 1 && v.durationS >= 1), 'points and seconds must be at least 1')
+  .prefault(byDefault);
+
+/** One rate limit: `points` per `durationS` seconds; `blockS` > 0 refuses that long once exceeded. */
+export interface RateLimit {
+  points: number;
+  durationS: number;
+  blockS: number;
+}
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -40,6 +59,23 @@ const schema = z.object({
   GROUP_MAX_SIZE: z.coerce.number().int().min(2).default(500),
   CACHE_TTL_S: z.coerce.number().int().min(1).default(300),
   SYNC_MAX_LIMIT: z.coerce.number().int().min(1).default(500),
+  // Rate limits, "points/seconds" or "points/seconds/blockSeconds", or "off" (see src/limits/rate-limits.ts).
+  RL_LOGIN_ACCOUNT: rate('10/900/900'),
+  RL_LOGIN_IP: rate('50/3600/3600'),
+  RL_REGISTER_IP: rate('10/3600'),
+  RL_REFRESH_SESSION: rate('10/60'),
+  RL_SEND_BURST: rate('30/5'),
+  RL_SEND_SUSTAINED: rate('300/60'),
+  RL_FRIEND_REQUEST: rate('30/3600'),
+  RL_GROUP_CREATE: rate('20/3600'),
+  RL_MARK_READ: rate('120/60'),
+  RL_TYPING: rate('60/60'),
+  WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).default(16),
+  WS_MAX_SOCKETS_PER_DEVICE: z.coerce.number().int().min(1).default(4),
+  WS_MAX_SOCKETS_PER_IP: z.coerce.number().int().min(1).default(1000),
+  WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).default(16),
+  WS_PUSH_QUEUE: z.coerce.number().int().min(1).default(1024),
+  TRUST_PROXY: z.string().default('false'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -70,8 +106,37 @@ export interface Config {
     syncMaxLimit: number;
   };
   groups: { maxSize: number };
+  /**
+   * Rate limits by name; null is off. Keys: loginAccount and loginIp count
+   * failed logins (per account, per client IP), registerIp registrations per
+   * IP, refreshSession refreshes per session, sendBurst and sendSustained
+   * sends per user (both apply), friendRequest, groupCreate, markRead and
+   * typing per user.
+   */
+  rateLimits: Record<RateLimitName, RateLimit | null>;
+  /**
+   * Socket caps, counted per node: sockets per user, per device (session) and
+   * per client IP; live operations per socket; pushes waiting unread on one
+   * `messages` subscription before the socket is closed as a slow consumer.
+   */
+  sockets: { perUser: number; perDevice: number; perIp: number; subscriptions: number; pushQueue: number };
+  /** Express's `trust proxy`: false, true, a hop count, or a comma list of addresses/subnets (see proxy-addr). */
+  trustProxy: boolean | number | string[];
   cache: { ttlS: number };
   logLevel: string;
+}
+
+export type RateLimitName =
+  | 'loginAccount' | 'loginIp' | 'registerIp' | 'refreshSession' | 'sendBurst' | 'sendSustained'
+  | 'friendRequest' | 'groupCreate' | 'markRead' | 'typing';
+
+/** "false" | "true" | a hop count | "loopback, 10.0.0.0/8": what proxy-addr trusts. */
+function parseTrustProxy(v: string): boolean | number | string[] {
+  const t = v.trim();
+  if (t === 'false' || t === '') return false;
+  if (t === 'true') return true;
+  if (/^\d+$/.test(t)) return Number(t);
+  return t.split(',').map((x) => x.trim()).filter(Boolean);
 }
 
 export class ConfigError extends Error {
@@ -168,6 +233,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       syncMaxLimit: e.SYNC_MAX_LIMIT,
     },
     groups: { maxSize: e.GROUP_MAX_SIZE },
+    rateLimits: {
+      loginAccount: e.RL_LOGIN_ACCOUNT,
+      loginIp: e.RL_LOGIN_IP,
+      registerIp: e.RL_REGISTER_IP,
+      refreshSession: e.RL_REFRESH_SESSION,
+      sendBurst: e.RL_SEND_BURST,
+      sendSustained: e.RL_SEND_SUSTAINED,
+      friendRequest: e.RL_FRIEND_REQUEST,
+      groupCreate: e.RL_GROUP_CREATE,
+      markRead: e.RL_MARK_READ,
+      typing: e.RL_TYPING,
+    },
+    sockets: {
+      perUser: e.WS_MAX_SOCKETS_PER_USER,
+      perDevice: e.WS_MAX_SOCKETS_PER_DEVICE,
+      perIp: e.WS_MAX_SOCKETS_PER_IP,
+      subscriptions: e.WS_MAX_SUBSCRIPTIONS,
+      pushQueue: e.WS_PUSH_QUEUE,
+    },
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
     cache: { ttlS: e.CACHE_TTL_S },
     logLevel: e.LOG_LEVEL,
   };

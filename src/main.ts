@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { SessionStatus } from './auth/session-status';
 import { TokenSigner } from './auth/tokens';
+import { RateLimits } from './limits/rate-limits';
 import { type Config, ConfigError, loadConfig } from './config';
 import { createOrm, ensureDatabase, migrate } from './db/orm';
 import { SqlPool } from './db/pool';
@@ -14,6 +15,7 @@ import { createRedisPubSub } from './pubsub';
 import { createRedis, Keys } from './redis';
 import { buildSchema } from './schema/build';
 import { mountGraphQLHttp } from './server/http';
+import { SocketClose } from './server/socket-caps';
 import { mountGraphQLWs } from './server/ws';
 import { AuthService } from './services/auth.service';
 import { Cache, UserCache } from './services/cache';
@@ -85,7 +87,8 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const em = () => orm.em.fork();
 
     const sessions = new SessionStatus(em, redis, keys, config.sessions.cacheTtlS);
-    const auth = new AuthService(em, new TokenSigner(config.jwt.secret, config.jwt.accessTtlS), sessions, config, pubSub);
+    const limits = new RateLimits(config.rateLimits, { redis, prefix: config.redis.prefix });
+    const auth = new AuthService(em, new TokenSigner(config.jwt.secret, config.jwt.accessTtlS), sessions, config, pubSub, limits);
     const pool = new SqlPool(config.database);
     disposers.push(['sql-pool', () => pool.end()]);
     const delivery = await createDelivery({
@@ -104,7 +107,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const friends = new FriendService(em, notifications);
     const groups = new GroupService(em, notifications, friends, cache, keys, config);
     const services: Services = {
-      auth, users, presence, engine, friends, notifications, groups, userCache,
+      auth, users, presence, engine, friends, notifications, groups, userCache, limits,
       messages: new MessageService(em, pool, engine, (from, to) => services.friends.canMessage(from, to)),
       reads: new ReadService(em, pubSub),
       conversations: new ConversationService(em),
@@ -117,6 +120,8 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const ws = mountGraphQLWs({
       config, log: log.child({ part: 'ws' }), schema, services, httpServer, pubSub,
     });
+    delivery.nodes.onSlowConsumer = (c) =>
+      ws.close(c.connectionId, SocketClose.SlowConsumer, `slow consumer: more than ${config.sockets.pushQueue} pushes wait unread; reconnect and sync`);
     const apollo = await mountGraphQLHttp({
       config, log, schema, services, httpServer, app,
       ready: async () => ({

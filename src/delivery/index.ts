@@ -33,7 +33,7 @@ export async function createDelivery(d: {
   const presence = new Presence(d.publisher, d.keys, c.presenceTtlS, d.nodeId);
   presence.onLapse = (conn) => store.fence(conn.userId, conn.deviceId); // D7
   const acks = new AckBus(d.publisher, subscriber, d.keys.ackChannel());
-  const nodes = new NodeBus(d.nodeId, d.publisher, subscriber, d.keys.nodeChannel, d.log.child({ part: 'node-bus' }));
+  const nodes = new NodeBus(d.nodeId, d.publisher, subscriber, d.keys.nodeChannel, d.log.child({ part: 'node-bus' }), d.config.sockets.pushQueue);
   await acks.start();
   await nodes.start();
   const queues = createQueues({ redisUrl: d.config.redis.url, prefix: d.keys.queuePrefix(), stallIntervalMs: c.stallIntervalMs, isWorker: true });
@@ -61,6 +61,7 @@ export async function createDelivery(d: {
   return {
     engine,
     presence,
+    nodes,
     async dispose() {
       await engine.stop();
       presence.stop();

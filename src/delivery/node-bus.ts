@@ -2,7 +2,7 @@ import type { Logger } from '../logger';
 import type { Redis } from '../redis';
 import type { MessageRow } from './message-source';
 import type { Connection, RemoteConnection } from './presence';
-import { PushStream } from './push-stream';
+import { PushStream, QueueFull } from './push-stream';
 
 type Frame = { c: string; m: MessageRow };
 
@@ -14,6 +14,12 @@ type Frame = { c: string; m: MessageRow };
  */
 export class NodeBus {
   private readonly local = new Map<string, (m: MessageRow) => void>();
+  /**
+   * Called once when a socket's stream has `pushQueue` pushes waiting unread:
+   * the transport closes that socket (a slow consumer), and the push that
+   * found the queue full counts as not sent (D6: failure, so sync returns it).
+   */
+  onSlowConsumer: (c: Connection) => void = () => undefined;
 
   constructor(
     readonly nodeId: string,
@@ -21,6 +27,7 @@ export class NodeBus {
     private readonly subscriber: Redis,
     private readonly channelOf: (nodeId: string) => string,
     private readonly log: Logger,
+    private readonly pushQueue = 1024,
   ) {}
 
   async start(): Promise<void> {
@@ -59,9 +66,20 @@ export class NodeBus {
    */
   open<T>(conn: Connection, as: (m: MessageRow) => T, onOpen: () => Promise<void>, onClose: () => Promise<void>): AsyncIterableIterator<T> {
     let mine: ((m: MessageRow) => void) | undefined;
+    let slow = false;
     return new PushStream<T>({
       start: async (push) => {
-        mine = (m) => push(as(m));
+        mine = (m) => {
+          try {
+            push(as(m));
+          } catch (e) {
+            if (!slow && e instanceof QueueFull) {
+              slow = true;
+              this.onSlowConsumer(conn);
+            }
+            throw e;
+          }
+        };
         this.local.set(conn.connectionId, mine);
         await onOpen();
       },
@@ -70,6 +88,6 @@ export class NodeBus {
         if (this.local.get(conn.connectionId) === mine) this.local.delete(conn.connectionId);
         await onClose().catch((err) => this.log.warn({ err }, 'closing a message stream failed'));
       },
-    });
+    }, this.pushQueue);
   }
 }

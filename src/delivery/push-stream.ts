@@ -1,3 +1,6 @@
+/** A push found `max` values already waiting unread. */
+export class QueueFull extends Error {}
+
 type Waiter<T> = { resolve(r: IteratorResult<T>): void; reject(e: unknown): void };
 
 /**
@@ -29,7 +32,7 @@ export class PushStream<T> implements AsyncIterableIterator<T> {
     if (this.ended) throw new Error('the stream has ended');
     const w = this.waiting.shift();
     if (w) w.resolve({ value: v, done: false });
-    else if (this.queue.length >= this.max) throw new Error(`more than ${this.max} values wait unread`);
+    else if (this.queue.length >= this.max) throw new QueueFull(`more than ${this.max} values wait unread`);
     else this.queue.push(v);
   };
 

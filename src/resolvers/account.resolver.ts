@@ -10,12 +10,12 @@ import { Session } from '../schema/types/session.type';
 export class AccountResolver {
   @Mutation(() => Session)
   register(@Args(() => RegisterArgs) args: RegisterArgs, @C() ctx: Ctx): Promise<Session> {
-    return ctx.services.auth.register(args);
+    return ctx.services.auth.register(args, ctx.ip);
   }
 
   @Mutation(() => Session)
   login(@Args(() => LoginArgs) args: LoginArgs, @C() ctx: Ctx): Promise<Session> {
-    return ctx.services.auth.login(args);
+    return ctx.services.auth.login(args, ctx.ip);
   }
 
   @Mutation(() => Session)

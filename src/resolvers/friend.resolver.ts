@@ -15,8 +15,10 @@ export class FriendResolver {
 
   @Authorized()
   @Mutation(() => Notification)
-  sendFriendRequest(@Args(() => SendFriendRequestArgs) args: SendFriendRequestArgs, @C() ctx: Ctx): Promise<Notification> {
-    return ctx.services.friends.sendRequest(requireAuth(ctx).userId, parseId(args.userId, 'userId'), args.remark);
+  async sendFriendRequest(@Args(() => SendFriendRequestArgs) args: SendFriendRequestArgs, @C() ctx: Ctx): Promise<Notification> {
+    const me = requireAuth(ctx).userId;
+    await ctx.services.limits.consume('friendRequest', me);
+    return ctx.services.friends.sendRequest(me, parseId(args.userId, 'userId'), args.remark);
   }
 
   @Authorized()

@@ -22,8 +22,10 @@ export class GroupResolver {
 
   @Authorized()
   @Mutation(() => Group)
-  createGroup(@Args(() => CreateGroupArgs) args: CreateGroupArgs, @C() ctx: Ctx): Promise<Group> {
-    return ctx.services.groups.create(requireAuth(ctx).userId, { ...args, memberIds: parseIds(args.memberIds, 'memberIds') });
+  async createGroup(@Args(() => CreateGroupArgs) args: CreateGroupArgs, @C() ctx: Ctx): Promise<Group> {
+    const me = requireAuth(ctx).userId;
+    await ctx.services.limits.consume('groupCreate', me);
+    return ctx.services.groups.create(me, { ...args, memberIds: parseIds(args.memberIds, 'memberIds') });
   }
 
   @Authorized()

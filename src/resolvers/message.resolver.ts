@@ -49,6 +49,8 @@ export class MessageResolver {
   // MessageService checks the input in full (D1, in code points), so class-validator does not run twice.
   async sendMessage(@Arg('input', () => SendMessageInput, { validate: false }) input: SendMessageInput, @C() ctx: Ctx): Promise<Message> {
     const auth = requireAuth(ctx);
+    await ctx.services.limits.consume('sendBurst', auth.userId);
+    await ctx.services.limits.consume('sendSustained', auth.userId);
     const row = await ctx.services.messages.send(auth, { ...input, to: conversation(input.to) });
     return messageFromRow(row);
   }

@@ -20,7 +20,9 @@ export class ReadReceiptResolver {
   @Authorized()
   @Mutation(() => ReadReceipt, { description: 'Advance (never move back) my read cursor in a conversation.' })
   async markRead(@Arg('with', () => ConversationInput) withWhom: ConversationInput, @Arg('upTo', () => ID) upTo: string, @C() ctx: Ctx): Promise<ReadReceipt> {
-    return toReceipt(await ctx.services.reads.markRead(requireAuth(ctx).userId, ref(withWhom), parseId(upTo, 'upTo')));
+    const me = requireAuth(ctx).userId;
+    await ctx.services.limits.consume('markRead', me);
+    return toReceipt(await ctx.services.reads.markRead(me, ref(withWhom), parseId(upTo, 'upTo')));
   }
 
   @Authorized()

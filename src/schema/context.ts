@@ -12,6 +12,8 @@ export interface Ctx {
   loaders: Loaders;
   /** Set for operations that arrive on a graphql-ws socket. */
   connectionId?: string;
+  /** The client's address (src/limits/client-ip.ts: TRUST_PROXY decides whether X-Forwarded-For counts). */
+  ip: string;
 }
 
 export function requireAuth(ctx: Ctx): AccessClaims {

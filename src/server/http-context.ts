@@ -14,7 +14,7 @@ export function bearer(value: unknown): string | undefined {
  * A missing token leaves auth empty (public operations work); a present but
  * bad one is kept as the error the auth checker reports.
  */
-export async function contextFor(services: Services, token: string | undefined, connectionId?: string): Promise<Ctx> {
+export async function contextFor(services: Services, token: string | undefined, from: { ip: string; connectionId?: string }): Promise<Ctx> {
   let auth: AccessClaims | null = null;
   let authError: AppError | undefined;
   if (token) {
@@ -25,5 +25,5 @@ export async function contextFor(services: Services, token: string | undefined, 
       authError = e;
     }
   }
-  return { auth, authError, services, loaders: createLoaders(services), connectionId };
+  return { auth, authError, services, loaders: createLoaders(services), connectionId: from.connectionId, ip: from.ip };
 }

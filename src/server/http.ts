@@ -12,6 +12,7 @@ import type { Logger } from '../logger';
 import type { Ctx } from '../schema/context';
 import { limitRules } from '../schema/limits';
 import type { Services } from '../services';
+import { clientIp } from '../limits/client-ip';
 import { formatForClient } from './format-error';
 import { bearer, contextFor } from './http-context';
 
@@ -29,6 +30,7 @@ export interface HttpDeps {
 
 export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> {
   const { config, log } = d;
+  const ipOf = clientIp(config.trustProxy);
   const apollo = new ApolloServer<Ctx>({
     schema: d.schema,
     introspection: config.graphql.introspection,
@@ -71,7 +73,7 @@ export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> 
     cors(),
     express.json({ limit: '256kb' }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => contextFor(d.services, bearer(req.headers.authorization)),
+      context: async ({ req }) => contextFor(d.services, bearer(req.headers.authorization), { ip: ipOf(req) }),
     }),
   );
   return apollo;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { GraphQLError, type GraphQLSchema, getOperationAST, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, type DocumentNode } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -14,12 +14,17 @@ import { coalesceWrites } from './coalesce-writes';
 import { formatForClient } from './format-error';
 import { compiledOperations } from './jit';
 import { bearer, contextFor } from './http-context';
+import { clientIp } from '../limits/client-ip';
+import { SocketCaps, SocketClose } from './socket-caps';
 
 type Extra = {
   socket: WebSocket;
+  request: IncomingMessage;
   auth?: AccessClaims;
   connectionId?: string;
   expiry?: NodeJS.Timeout;
+  /** Frees the socket's places in the per-user and per-device caps. */
+  release?: () => void;
   [key: string]: unknown;
 };
 
@@ -38,6 +43,7 @@ export function mountGraphQLWs(d: {
   const { config, log } = d;
   // A revoked session's sockets close at once, not when their access token expires.
   const bySession = new Map<string, Set<WebSocket>>();
+  const byConnection = new Map<string, WebSocket>();
   const revocations = d.pubSub.subscribe('SESSION_REVOKED');
   void (async () => {
     for await (const { sessionId } of revocations) {
@@ -61,6 +67,16 @@ export function mountGraphQLWs(d: {
   recheck.unref();
   const wss = new WebSocketServer({ server: d.httpServer, path: '/graphql', maxPayload: config.ws.maxPayload });
   wss.on('connection', coalesceWrites); // before graphql-ws's own listener: no frame is sent earlier
+  const ipOf = clientIp(config.trustProxy);
+  const caps = new SocketCaps(config.sockets);
+  const ips = new WeakMap<WebSocket, string>();
+  wss.on('connection', (socket, request) => {
+    const ip = ipOf(request);
+    const release = caps.admitIp(ip);
+    if (!release) return socket.close(SocketClose.TooMany, 'too many sockets from this address');
+    ips.set(socket, ip);
+    socket.once('close', release);
+  });
   // As over HTTP (Apollo's `introspection: false`): no __schema/__type when introspection is off.
   const rules = [
     ...specifiedRules,
@@ -88,7 +104,14 @@ export function mountGraphQLWs(d: {
         } catch {
           return false; // 4403 Forbidden
         }
+        const admitted = caps.admitSession(ctx.extra.auth.userId, ctx.extra.auth.deviceId);
+        if ('refused' in admitted) {
+          ctx.extra.socket.close(SocketClose.TooMany, admitted.refused);
+          return false;
+        }
+        ctx.extra.release = admitted.release;
         ctx.extra.connectionId = randomUUID();
+        byConnection.set(ctx.extra.connectionId, ctx.extra.socket);
         // Close when the access token expires; the client reconnects with a fresh one.
         const ms = ctx.extra.auth.exp * 1000 - Date.now();
         ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, 'access token expired'), Math.max(ms, 0));
@@ -99,6 +122,8 @@ export function mountGraphQLWs(d: {
       },
       onClose: (ctx) => {
         clearTimeout(ctx.extra.expiry);
+        ctx.extra.release?.();
+        if (ctx.extra.connectionId) byConnection.delete(ctx.extra.connectionId);
         const sid = ctx.extra.auth?.sessionId;
         const set = sid ? bySession.get(sid) : undefined;
         set?.delete(ctx.extra.socket);
@@ -113,6 +138,11 @@ export function mountGraphQLWs(d: {
       },
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatForClient(e.toJSON(), e, formatOpts)),
       onSubscribe: async (ctx, _id, payload) => {
+        // graphql-ws lists the socket's running operations, this one included.
+        if (Object.keys(ctx.subscriptions).length > config.sockets.subscriptions) {
+          ctx.extra.socket.close(SocketClose.TooMany, `too many operations on this socket (at most ${config.sockets.subscriptions})`);
+          return [new GraphQLError('too many operations on this socket', { extensions: { code: 'RATE_LIMITED' } })];
+        }
         // Clients repeat the same few operations: parse and validate each text once.
         let document = validated.get(payload.query);
         if (!document) {
@@ -137,7 +167,7 @@ export function mountGraphQLWs(d: {
           const named = payload.operationName ? `Unknown operation named "${payload.operationName}".` : 'Must provide operation name if query contains multiple operations.';
           return [new GraphQLError(named, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
         }
-        const contextValue = await contextFor(d.services, undefined, ctx.extra.connectionId);
+        const contextValue = await contextFor(d.services, undefined, { connectionId: ctx.extra.connectionId, ip: ips.get(ctx.extra.socket) ?? 'unknown' });
         contextValue.auth = ctx.extra.auth ?? null;
         return {
           schema: d.schema,
@@ -153,6 +183,12 @@ export function mountGraphQLWs(d: {
 
   return {
     wss,
+    /** Closes one socket by its connection id (e.g. a slow consumer); false when it is not on this node. */
+    close(connectionId: string, code: number, reason: string): boolean {
+      const socket = byConnection.get(connectionId);
+      socket?.close(code, reason);
+      return !!socket;
+    },
     async dispose() {
       clearInterval(recheck);
       await revocations.return?.();

@@ -7,6 +7,7 @@ import { Role, SessionRow, User } from '../entities';
 import { AppError, ErrorCode, conflict, unauthenticated } from '../errors';
 import type { AppPubSub } from '../pubsub';
 import type { SessionStatus } from '../auth/session-status';
+import type { RateLimits } from '../limits/rate-limits';
 
 export interface IssuedSession {
   accessToken: string;
@@ -35,11 +36,14 @@ export class AuthService {
     readonly sessions: SessionStatus,
     private readonly config: Config,
     private readonly pubSub: AppPubSub,
+    private readonly limits: RateLimits,
   ) {
     this.rotationKey = createHash('sha256').update(`refresh-rotation:${config.jwt.secret}`).digest();
   }
 
-  async register(input: { account: string; password: string; name?: string | null; deviceId?: string | null }): Promise<IssuedSession> {
+  /** Errors: RATE_LIMITED (registrations per IP, `RL_REGISTER_IP`), CONFLICT for a taken account. */
+  async register(input: { account: string; password: string; name?: string | null; deviceId?: string | null }, ip: string): Promise<IssuedSession> {
+    await this.limits.consume('registerIp', ip);
     const em = this.em();
     const accountKey = input.account.toLowerCase();
     if (await em.count(User, { accountKey })) throw conflict(`account "${input.account}" is taken`);
@@ -62,11 +66,24 @@ export class AuthService {
     return this.openSession(em, user, input.deviceId);
   }
 
-  async login(input: { account: string; password: string; deviceId?: string | null }): Promise<IssuedSession> {
+  /**
+   * Failed logins count per account (`RL_LOGIN_ACCOUNT`) and per client IP
+   * (`RL_LOGIN_IP`); once either has none left, every attempt, right password
+   * or not, is RATE_LIMITED until the window or block ends. A success clears
+   * the account's count. Errors: RATE_LIMITED, UNAUTHENTICATED.
+   */
+  async login(input: { account: string; password: string; deviceId?: string | null }, ip: string): Promise<IssuedSession> {
+    const accountKey = input.account.toLowerCase();
+    await this.limits.check('loginIp', ip);
+    await this.limits.check('loginAccount', accountKey);
     const em = this.em();
-    const user = await em.findOne(User, { accountKey: input.account.toLowerCase(), deletedAt: null }, { populate: ['passwordHash'] });
+    const user = await em.findOne(User, { accountKey, deletedAt: null }, { populate: ['passwordHash'] });
     const ok = await verifyPassword(user?.passwordHash ?? (await dummyHash()), input.password);
-    if (!user || !ok) throw unauthenticated('wrong account or password');
+    if (!user || !ok) {
+      await Promise.all([this.limits.penalize('loginIp', ip), this.limits.penalize('loginAccount', accountKey)]);
+      throw unauthenticated('wrong account or password');
+    }
+    await this.limits.reset('loginAccount', accountKey);
     return this.openSession(em, user, input.deviceId);
   }
 
@@ -85,6 +102,7 @@ export class AuthService {
     const sessionId = dot > 0 ? refreshToken.slice(0, dot) : '';
     const secret = dot > 0 ? refreshToken.slice(dot + 1) : '';
     if (!sessionId || !secret) throw unauthenticated('invalid refresh token');
+    await this.limits.consume('refreshSession', sessionId);
     const hash = sha256(secret);
     // Two rounds at most: a rotation lost to a concurrent one is then a reuse within the interval.
     for (let round = 0; round < 2; round++) {

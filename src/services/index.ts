@@ -8,6 +8,7 @@ import type { ConversationService } from './conversation.service';
 import type { MessageService } from './message.service';
 import type { ReadService } from './read.service';
 import type { UserService } from './user.service';
+import type { RateLimits } from '../limits/rate-limits';
 
 /** Everything resolvers may call; built once in main.ts. */
 export interface Services {
@@ -23,4 +24,6 @@ export interface Services {
   groups: GroupService;
   /** Cached user profiles for the user DataLoader (UserService writes invalidate them). */
   userCache: UserCache;
+  /** Rate limits (RL_* in config.ts); resolvers take a point before the work. */
+  limits: RateLimits;
 }

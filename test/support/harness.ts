@@ -7,6 +7,7 @@ import { dropDatabase } from '../../src/db/orm';
 import { createLogger } from '../../src/logger';
 import { compose, type App } from '../../src/main';
 import { createRedis } from '../../src/redis';
+import { LIMITS_OFF } from './limits-off';
 
 export interface GqlResult<T = any> {
   data?: T;
@@ -34,6 +35,7 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
     DATABASE_URL: `mysql://root@127.0.0.1:3306/im_test_${id}`,
     REDIS_PREFIX: `imtest:${id}:`,
     JWT_SECRET: randomBytes(32).toString('hex'),
+    ...LIMITS_OFF,
     ...extra,
   };
 }

@@ -153,3 +153,20 @@ test('sessions: refresh reuse interval 20 s, liveness cached 60 s, sockets re-ch
   assert.ok(problemsOf({ REFRESH_REUSE_INTERVAL_S: '301' }).some((p) => p.startsWith('REFRESH_REUSE_INTERVAL_S:')));
   assert.ok(problemsOf({ SESSION_CACHE_TTL_S: '0' }).some((p) => p.startsWith('SESSION_CACHE_TTL_S:')));
 });
+
+test('rate limits: "points/seconds[/block]" or "off", each named; socket caps; TRUST_PROXY forms', () => {
+  const c = loadConfig({});
+  assert.deepEqual(c.rateLimits.loginAccount, { points: 10, durationS: 900, blockS: 900 });
+  assert.deepEqual(c.rateLimits.sendBurst, { points: 30, durationS: 5, blockS: 0 });
+  assert.deepEqual(c.sockets, { perUser: 16, perDevice: 4, perIp: 1000, subscriptions: 16, pushQueue: 1024 });
+  assert.equal(c.trustProxy, false);
+  const d = loadConfig({ RL_TYPING: 'off', RL_MARK_READ: '5/10/30', TRUST_PROXY: '2' });
+  assert.equal(d.rateLimits.typing, null);
+  assert.deepEqual(d.rateLimits.markRead, { points: 5, durationS: 10, blockS: 30 });
+  assert.equal(d.trustProxy, 2);
+  assert.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
+  assert.deepEqual(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy, ['loopback', '10.0.0.0/8']);
+  for (const bad of ['10', '10/0', '0/10', 'ten/60', '5/60/x']) {
+    assert.ok(problemsOf({ RL_SEND_BURST: bad }).some((p) => p.startsWith('RL_SEND_BURST:')), bad);
+  }
+});
