@@ -13,6 +13,7 @@ import { createRedisPubSub } from './pubsub';
 import { createRedis, Keys } from './redis';
 import { buildSchema } from './schema/build';
 import { mountGraphQLHttp } from './server/http';
+import { mountFallbacks } from './server/http-errors';
 import { mountGraphQLWs } from './server/ws';
 import { AuthService } from './services/auth.service';
 import { Cache, UserCache } from './services/cache';
@@ -124,6 +125,8 @@ export async function compose(config: Config, log: Logger = createLogger(config.
       onDrain: () => ws.dispose(),
     });
     disposers.push(['apollo', () => apollo.stop()]);
+    // Last, after every route: unknown paths and stray errors get JSON, never express's HTML page.
+    mountFallbacks(app, log);
 
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);

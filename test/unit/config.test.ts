@@ -143,3 +143,10 @@ test('GRAPHQL_INTROSPECTION / GRAPHQL_LANDING_PAGE turn them on in production (a
   });
   assert.match(problemsOf({ GRAPHQL_INTROSPECTION: 'maybe' })[0], /^GRAPHQL_INTROSPECTION: /);
 });
+
+test('HTTP_MAX_BODY: 256 KiB by default, in bytes, at least 1024', () => {
+  assert.equal(loadConfig({}).http.maxBody, 256 * 1024);
+  assert.equal(loadConfig({ HTTP_MAX_BODY: '1048576' }).http.maxBody, 1_048_576);
+  assert.ok(problemsOf({ HTTP_MAX_BODY: '10' }).some((p) => p.startsWith('HTTP_MAX_BODY: ')));
+  assert.ok(problemsOf({ HTTP_MAX_BODY: '256kb' }).some((p) => p.startsWith('HTTP_MAX_BODY: ')));
+});
