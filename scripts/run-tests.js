@@ -15,5 +15,8 @@ const files = [];
 })(root);
 files.sort();
 const args = ['--test', '--test-timeout=120000', '--test-concurrency=1', ...process.argv.slice(3), ...files];
-const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+// Every test process, and every server a test spawns, runs in a zone that is not UTC
+// (TEST_TZ picks another): stored and returned times must be UTC whatever the zone.
+const env = { ...process.env, TZ: process.env.TEST_TZ || 'Asia/Kolkata' };
+const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
 process.exit(r.status ?? 1);

@@ -48,6 +48,7 @@ const schema = z.object({
   LIMIT_COST: z.coerce.number().int().min(1).default(5000),
   LIMIT_TOKENS: z.coerce.number().int().min(1).default(1000),
   LIMIT_DIRECTIVES: z.coerce.number().int().min(0).default(10),
+  HTTP_MAX_BODY: z.coerce.number().int().min(1024).default(256 * 1024),
   WS_MAX_PAYLOAD: z.coerce.number().int().min(1024).default(64 * 1024),
   WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
   ACK_TIMEOUT_MS: z.coerce.number().int().min(50).default(10_000),
@@ -95,6 +96,8 @@ export interface Config {
   sessions: { refreshReuseS: number; cacheTtlS: number; recheckS: number };
   graphql: { introspection: boolean; landingPage: boolean };
   limits: { depth: number; aliases: number; cost: number; tokens: number; directives: number };
+  /** maxBody: largest HTTP request body, bytes (a larger one gets 413 PAYLOAD_TOO_LARGE). */
+  http: { maxBody: number };
   ws: { maxPayload: number; initTimeoutMs: number };
   delivery: {
     ackTimeoutMs: number;
@@ -221,6 +224,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tokens: e.LIMIT_TOKENS,
       directives: e.LIMIT_DIRECTIVES,
     },
+    http: { maxBody: e.HTTP_MAX_BODY },
     ws: { maxPayload: e.WS_MAX_PAYLOAD, initTimeoutMs: e.WS_INIT_TIMEOUT_MS },
     delivery: {
       ackTimeoutMs: e.ACK_TIMEOUT_MS,

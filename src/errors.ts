@@ -13,6 +13,10 @@ export const ErrorCode = {
   LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
   RATE_LIMITED: 'RATE_LIMITED',
   UNAVAILABLE: 'UNAVAILABLE',
+  /** The HTTP request itself is malformed (not JSON, wrong encoding, not a GraphQL request). */
+  BAD_REQUEST: 'BAD_REQUEST',
+  /** The HTTP request body is over HTTP_MAX_BODY. */
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   INTERNAL: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

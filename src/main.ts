@@ -16,6 +16,7 @@ import { createRedis, Keys } from './redis';
 import { buildSchema } from './schema/build';
 import { mountGraphQLHttp } from './server/http';
 import { SocketClose } from './server/socket-caps';
+import { mountFallbacks } from './server/http-errors';
 import { mountGraphQLWs } from './server/ws';
 import { AuthService } from './services/auth.service';
 import { Cache, UserCache } from './services/cache';
@@ -131,6 +132,8 @@ export async function compose(config: Config, log: Logger = createLogger(config.
       onDrain: () => ws.dispose(),
     });
     disposers.push(['apollo', () => apollo.stop()]);
+    // Last, after every route: unknown paths and stray errors get JSON, never express's HTML page.
+    mountFallbacks(app, log);
 
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);

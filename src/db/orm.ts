@@ -41,6 +41,9 @@ export async function createOrm(config: Config, log: Logger): Promise<Orm> {
     password: db.password,
     dbName: db.name,
     charset: 'utf8mb4',
+    // UTC whatever the process's or the server's zone: the session's time_zone is set to
+    // +00:00, Date parameters are written as UTC text (MikroORM formats every statement
+    // itself) and DATETIMEs are read as text and taken as UTC (see sql-time).
     timezone: 'Z',
     pool: { min: 2, max: 40 },
     driverOptions: { connection: { bigIntAsNumber: false, insertIdAsNumber: false, decimalAsNumber: false } },

@@ -1,13 +1,21 @@
 import { createPool, type Pool, type PoolConnection } from 'mariadb';
 import type { Config } from '../config';
+import { utcParams } from './sql-time';
 
 export type Run = (sql: string, params?: unknown[]) => Promise<any>;
+
+/** What a caller of `withConnection` may do with the connection: statements with placeholders. */
+export interface SqlConnection {
+  query(sql: string, params?: unknown[]): Promise<any>;
+}
 
 /**
  * A plain mariadb pool for the delivery hot path (send, cursors, sync reads):
  * no ORM or query builder per statement. The ORM keeps the rest. BIGINTs
  * come back as bigint and are turned into strings by the readers
- * (toMessageRow, the cursor store).
+ * (toMessageRow, the cursor store). Times are UTC both ways (see sql-time):
+ * Date parameters are sent as UTC text and DATETIMEs come back as text that
+ * the readers take as UTC, so neither the process's nor the server's zone counts.
  */
 export class SqlPool {
   private readonly pool: Pool;
@@ -20,7 +28,9 @@ export class SqlPool {
       password: db.password,
       database: db.name,
       connectionLimit: size,
+      // The session's time_zone (NOW(), TIMESTAMP columns) is UTC whatever the server's global one.
       timezone: 'Z',
+      dateStrings: true,
       insertIdAsNumber: false,
       bigIntAsNumber: false,
       // While MariaDB is down, say so soon (UNAVAILABLE, and the client repeats the
@@ -34,13 +44,13 @@ export class SqlPool {
   }
 
   /** The Sql shape the delivery library takes. */
-  execute = (sql: string, params: unknown[] = []): Promise<any> => this.pool.query(sql, params);
+  execute = (sql: string, params: unknown[] = []): Promise<any> => this.pool.query(sql, utcParams(params));
 
   async transaction<T>(fn: (run: Run) => Promise<T>): Promise<T> {
     const conn: PoolConnection = await this.pool.getConnection();
     try {
       await conn.beginTransaction();
-      const out = await fn((sql, params = []) => conn.query(sql, params));
+      const out = await fn((sql, params = []) => conn.query(sql, utcParams(params)));
       await conn.commit();
       return out;
     } catch (e) {
@@ -52,10 +62,10 @@ export class SqlPool {
   }
 
   /** One pooled connection for the caller's statements, released afterwards. */
-  async withConnection<T>(fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  async withConnection<T>(fn: (conn: SqlConnection) => Promise<T>): Promise<T> {
     const conn = await this.pool.getConnection();
     try {
-      return await fn(conn);
+      return await fn({ query: (sql, params = []) => conn.query(sql, utcParams(params)) });
     } finally {
       await conn.release();
     }

@@ -1,3 +1,4 @@
+import { fromSqlDateTime } from '../db/sql-time';
 import { type CursorRow, type Sql, toCursor } from './cursor-store';
 import type { Cursor } from './rules';
 
@@ -17,13 +18,13 @@ export interface MessageRow {
 }
 
 /**
- * Raw queries return BIGINTs as numbers and DATETIMEs as 'YYYY-MM-DD HH:MM:SS.mmm'
- * strings in UTC (the ORM's connection settings): ids become decimal strings
- * and times Dates here, once, for every reader of messages.
+ * Raw queries return BIGINTs as numbers or bigints and DATETIMEs as
+ * 'YYYY-MM-DD HH:MM:SS.mmm' strings in UTC (the ORM's connection and the
+ * pool alike): ids become decimal strings and times Dates here, once, for
+ * every reader of messages.
  */
 export function toMessageRow(r: Record<string, unknown>): MessageRow {
   const id = (v: unknown) => (v === null || v === undefined ? null : String(v));
-  const at = r.created_at;
   return {
     id: String(r.id),
     conversation_id: String(r.conversation_id),
@@ -35,7 +36,7 @@ export function toMessageRow(r: Record<string, unknown>): MessageRow {
     group_id: id(r.group_id),
     content: String(r.content),
     ext: r.ext === null || r.ext === undefined ? null : String(r.ext),
-    created_at: at instanceof Date ? at : new Date(`${String(at).replace(' ', 'T')}Z`),
+    created_at: fromSqlDateTime(r.created_at),
   };
 }
 

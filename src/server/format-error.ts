@@ -79,3 +79,54 @@ export function formatForClient(
   if (code === formatted.extensions?.code) return formatted;
   return { ...formatted, extensions: { ...formatted.extensions, ...detailsOf(error), code } };
 }
+
+/** An HTTP-level failure as the GraphQL error response that answers it. */
+export interface HttpFailure {
+  status: number;
+  body: { errors: GraphQLFormattedError[] };
+  /** A bug or an outage rather than a bad request: log it with its stack. */
+  unexpected: boolean;
+}
+
+/** body-parser's error types (err.type), each with its status, code and a message that echoes nothing of the request. */
+const BODY_ERRORS: Record<string, [status: number, code: string, message: (e: { limit?: number }) => string]> = {
+  'entity.too.large': [413, ErrorCode.PAYLOAD_TOO_LARGE, (e) => `request body too large: the limit is ${e.limit} bytes`],
+  'entity.parse.failed': [400, ErrorCode.BAD_REQUEST, () => 'request body is not valid JSON: send an object with "query" (and "variables")'],
+  'charset.unsupported': [415, ErrorCode.BAD_REQUEST, () => 'unsupported charset: send the body as utf-8 JSON'],
+  'encoding.unsupported': [415, ErrorCode.BAD_REQUEST, () => 'unsupported content encoding: send identity, gzip, deflate or br'],
+  'request.aborted': [400, ErrorCode.BAD_REQUEST, () => 'request aborted before its body was read'],
+  'request.size.invalid': [400, ErrorCode.BAD_REQUEST, () => 'request body length does not match its Content-Length'],
+};
+
+const failure = (status: number, code: string, message: string, unexpected = false): HttpFailure => ({
+  status,
+  body: { errors: [{ message, extensions: { code } }] },
+  unexpected,
+});
+
+/**
+ * The answer to an error that reached express rather than Apollo (body
+ * parsing, a throwing route, an unknown path): always a GraphQL error
+ * response with `extensions.code` and never a stack trace or a path of the
+ * server's files, in any environment (the log keeps the stack). A 4xx error
+ * keeps its status; anything else is a 500 INTERNAL_SERVER_ERROR, or a 503
+ * UNAVAILABLE when MariaDB or Redis is out.
+ */
+export function httpFailure(error: unknown): HttpFailure {
+  const e = (error ?? {}) as { type?: unknown; code?: unknown; status?: unknown; statusCode?: unknown; expose?: unknown; limit?: number };
+  const known = typeof e.type === 'string' ? BODY_ERRORS[e.type] : undefined;
+  if (known) return failure(known[0], known[1], known[2](e));
+  // zlib's errors (Z_DATA_ERROR, ...) for a body that says it is gzip, deflate or br and is not.
+  if (typeof e.code === 'string' && e.code.startsWith('Z_')) return failure(400, ErrorCode.BAD_REQUEST, 'request body could not be decompressed (Content-Encoding)');
+  const status = Number(e.status ?? e.statusCode);
+  if (status >= 400 && status < 500) {
+    const message = e.expose === true && error instanceof Error ? error.message : 'bad request';
+    return failure(status, status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_REQUEST, message);
+  }
+  if (isUnavailable(error)) return failure(503, ErrorCode.UNAVAILABLE, 'the service is briefly unavailable (database or Redis unreachable); try again');
+  return failure(500, ErrorCode.INTERNAL, 'internal server error', true);
+}
+
+/** An unknown path: 404 with NOT_FOUND. */
+export const routeNotFound = (method: string, path: string): HttpFailure =>
+  failure(404, ErrorCode.NOT_FOUND, `no route for ${method} ${path}: GraphQL is served on /graphql`);

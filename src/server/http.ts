@@ -14,6 +14,7 @@ import { limitRules } from '../schema/limits';
 import type { Services } from '../services';
 import { clientIp } from '../limits/client-ip';
 import { formatForClient } from './format-error';
+import { graphqlErrors, onlyMountPath } from './http-errors';
 import { bearer, contextFor } from './http-context';
 
 export interface HttpDeps {
@@ -40,7 +41,8 @@ export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> 
     allowBatchedHttpRequests: false,
     validationRules: limitRules(config.limits),
     parseOptions: { maxTokens: config.limits.tokens },
-    includeStacktraceInErrorResponses: config.env !== 'production',
+    // Stack traces carry the server's file paths: development only (not test, not production).
+    includeStacktraceInErrorResponses: config.env === 'development',
     logger: log.child({ part: 'apollo' }),
     formatError: (formatted, error) =>
       formatForClient(formatted, error, {
@@ -71,10 +73,13 @@ export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> 
   d.app.use(
     '/graphql',
     cors(),
-    express.json({ limit: '256kb' }),
+    onlyMountPath,
+    express.json({ limit: config.http.maxBody }),
     expressMiddleware(apollo, {
       context: async ({ req }) => contextFor(d.services, bearer(req.headers.authorization), { ip: ipOf(req) }),
     }),
+    // A body the parser refused (too large, not JSON, ...) is answered as a GraphQL error.
+    graphqlErrors(log),
   );
   return apollo;
 }

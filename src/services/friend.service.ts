@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/mariadb';
 import type { QueryResult } from '@mikro-orm/core';
+import { fromSqlDateTime } from '../db/sql-time';
 import { Notification, NotificationStatus, NotificationType } from '../entities';
 import { AppError, ErrorCode, badInput, conflict, forbidden, notFound } from '../errors';
 import type { NotificationService } from './notification.service';
@@ -25,7 +26,6 @@ const notFriends = (msg = 'you are not friends') => new AppError(ErrorCode.NOT_F
 
 type Row = Record<string, unknown>;
 /** Raw queries return DATETIME as UTC text ('YYYY-MM-DD hh:mm:ss.fff'); entities get Dates. */
-const sqlDate = (v: unknown): Date => (v instanceof Date ? v : new Date(`${String(v).replace(' ', 'T')}Z`));
 
 /**
  * Friendships (one row per pair) and each side's settings. Every change to a
@@ -56,7 +56,7 @@ export class FriendService {
       remark: (r.remark as string | null) ?? null,
       starred: Boolean(Number(r.starred ?? 0)),
       blocked: Boolean(Number(r.blocked ?? 0)),
-      since: sqlDate(r.created_at),
+      since: fromSqlDateTime(r.created_at),
     }));
   }
 

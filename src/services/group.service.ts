@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import { ConversationKind, Group, GroupRole, type Notification, NotificationType } from '../entities';
 import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
 import { marks } from '../db/sql-text';
+import { fromSqlDateTime } from '../db/sql-time';
 import type { Keys } from '../redis';
 import type { Cache } from './cache';
 import type { FriendService } from './friend.service';
@@ -21,7 +22,6 @@ export const MAX_MEMBER_PAGE = 500;
 
 type Row = Record<string, unknown>;
 /** Raw queries return DATETIME as UTC text ('YYYY-MM-DD hh:mm:ss.fff'); entities get Dates. */
-const sqlDate = (v: unknown): Date => (v instanceof Date ? v : new Date(`${String(v).replace(' ', 'T')}Z`));
 interface Member { userId: string; role: GroupRole; joinedAt: Date }
 /** What a membership change sees, all read under the conversation row lock. */
 interface Locked {
@@ -103,7 +103,7 @@ export class GroupService {
       groupId,
       userId: String(r.user_id),
       role: Number(r.role) as GroupRole,
-      joinedAt: sqlDate(r.joined_at),
+      joinedAt: fromSqlDateTime(r.joined_at),
       lastRead: r.last_read_id == null ? null : String(r.last_read_id),
     }));
   }
@@ -241,7 +241,7 @@ export class GroupService {
       'SELECT role, joined_at FROM conversation_member WHERE conversation_id = ? AND user_id = ? AND active = 1',
       [groupId, userId],
     );
-    return r ? { userId, role: Number(r.role) as GroupRole, joinedAt: sqlDate(r.joined_at) } : null;
+    return r ? { userId, role: Number(r.role) as GroupRole, joinedAt: fromSqlDateTime(r.joined_at) } : null;
   }
 
   private async activeAmong(em: EntityManager, groupId: string, ids: string[]): Promise<string[]> {

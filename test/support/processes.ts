@@ -74,6 +74,8 @@ export async function startNode(
   const child = spawn(process.execPath, [MAIN], {
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
+      // The test's zone (scripts/run-tests.js runs everything in a non-UTC one).
+      ...(process.env.TZ ? { TZ: process.env.TZ } : {}),
       NODE_ENV: 'test',
       LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'warn',
       ...env,

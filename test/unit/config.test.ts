@@ -170,3 +170,10 @@ test('rate limits: "points/seconds[/block]" or "off", each named; socket caps; T
     assert.ok(problemsOf({ RL_SEND_BURST: bad }).some((p) => p.startsWith('RL_SEND_BURST:')), bad);
   }
 });
+
+test('HTTP_MAX_BODY: 256 KiB by default, in bytes, at least 1024', () => {
+  assert.equal(loadConfig({}).http.maxBody, 256 * 1024);
+  assert.equal(loadConfig({ HTTP_MAX_BODY: '1048576' }).http.maxBody, 1_048_576);
+  assert.ok(problemsOf({ HTTP_MAX_BODY: '10' }).some((p) => p.startsWith('HTTP_MAX_BODY: ')));
+  assert.ok(problemsOf({ HTTP_MAX_BODY: '256kb' }).some((p) => p.startsWith('HTTP_MAX_BODY: ')));
+});
