@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { deletedAccountsFriendsSql } from '../../src/db/migrations/Migration20261128120000_deleted_accounts_friends';
 import { send } from '../support/chat';
 import { type GqlResult, gql, ok, registerUser, startServer, type TestServer, type TestUser } from '../support/harness';
 import { befriend, db, newGroup, notes, requestFriend } from './social.helpers';
@@ -160,4 +161,18 @@ test('his sessions are revoked: the access token, the refresh token and the pass
   assert.equal(login.errors?.[0].extensions?.code, 'UNAUTHENTICATED');
   const [row] = await sql.rows('SELECT COUNT(*) AS open FROM session WHERE user_id = ? AND revoked_at IS NULL', [bob.id]);
   assert.equal(Number(row.open), 0);
+});
+
+test('the migration ends the friend relations of accounts deleted before deletion did so', async () => {
+  const [alice, bob, carol, dave] = [await registerUser(s.url), await registerUser(s.url), await registerUser(s.url), await registerUser(s.url)];
+  await befriend(s.url, alice, bob);
+  await befriend(s.url, alice, carol);
+  await requestFriend(s.url, dave, bob);
+  // What deleteUser used to leave behind: only the mark.
+  await sql.rows('UPDATE user SET deleted_at = NOW(3) WHERE id = ?', [bob.id]);
+  assert.ok(!(await sendTo(alice, { userId: bob.id })).errors, 'before the migration, sends to him still go through');
+  for (const q of deletedAccountsFriendsSql) await sql.rows(q);
+  assert.deepEqual(answer(await sendTo(alice, { userId: bob.id }), bob.id), answer(await sendTo(alice, { userId: MISSING }), MISSING));
+  assert.deepEqual(await sql.rows('SELECT id FROM notification WHERE type = 1 AND status IN (1, 2, 3) AND receiver_id = ?', [bob.id]), []);
+  assert.deepEqual((await ok(s.url, '{ friends { user { id } } }', {}, alice.token)).friends, [{ user: { id: carol.id } }], 'live friendships stay');
 });
