@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/mariadb';
 import { Role, User } from '../entities';
-import { ErrorCode, badInput, forbidden, notFound } from '../errors';
+import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
 import type { AuthService } from './auth.service';
 import type { UserCache } from './cache';
 import type { FriendService } from './friend.service';
@@ -91,7 +91,7 @@ export class UserService {
    *   friend operation takes first): its friendships and open friend requests
    *   go (FriendService.dropAccount), each former friend gets FRIEND_REMOVED;
    * - its cached profile is invalidated and all its sessions are revoked.
-   * Its messages stay; readers see the sender as a deleted user (UserResolver).
+   * Its messages stay; readers see the sender as a tombstone (shownUser, through the user loader).
    * Throws FORBIDDEN without userDel for another's account, NOT_FOUND for an
    * unknown or already deleted one.
    */
@@ -121,8 +121,7 @@ export class UserService {
       try {
         await groups.leave(userId, group.id);
       } catch (e) {
-        const code = (e as { code?: string }).code;
-        if (code !== ErrorCode.NOT_FOUND && code !== ErrorCode.FORBIDDEN) throw e;
+        if (!(e instanceof AppError) || (e.code !== ErrorCode.NOT_FOUND && e.code !== ErrorCode.FORBIDDEN)) throw e;
       }
     }
   }
