@@ -103,10 +103,10 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const { engine, presence } = delivery;
     const cache = new Cache(redis, config.cache.ttlS);
     const userCache = new UserCache(cache, keys, em);
-    const users = new UserService(em, auth, userCache);
     const notifications = new NotificationService(em, pubSub);
     const friends = new FriendService(em, notifications);
     const groups = new GroupService(em, notifications, friends, cache, keys, config);
+    const users = new UserService(em, auth, { friends, groups, notifications }, userCache);
     const services: Services = {
       auth, users, presence, engine, friends, notifications, groups, userCache, limits,
       messages: new MessageService(em, pool, engine, (from, to) => services.friends.canMessage(from, to)),

@@ -3,10 +3,10 @@ import { Notification } from './notification.entity';
 import { Permission } from './permission.entity';
 import { Role } from './role.entity';
 import { SessionRow } from './session.entity';
-import { User } from './user.entity';
+import { DELETED_USER_NAME, User, shownUser } from './user.entity';
 
 export * from './enums';
-export { Permission, Role, SessionRow, User };
+export { DELETED_USER_NAME, Permission, Role, SessionRow, User, shownUser };
 export { Group, Notification };
 
 export const entities = [Permission, Role, User, SessionRow, Notification, Group];

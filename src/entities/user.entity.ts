@@ -3,7 +3,13 @@ import { Field, ID, ObjectType } from 'type-graphql';
 import { idType } from './id';
 import { Role } from './role.entity';
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({
+  simpleResolvers: true,
+  description:
+    'An account. A deleted account still appears where its past shows (the sender of its messages, the sender of its ' +
+    'notifications, a conversation with it) as a tombstone: same id, `deleted` true, name "Deleted user", account "", ' +
+    'avatar and email null, online false. Anything that targets a user by id answers for it as for an id nobody has.',
+})
 @Entity({ tableName: 'user' })
 export class User {
   [OptionalProps]?: 'createdAt' | 'deletedAt' | 'avatar' | 'email';
@@ -12,7 +18,7 @@ export class User {
   @PrimaryKey({ type: idType() })
   id!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'For a deleted account: the empty string.' })
   @Property({ type: 'string', length: 64 })
   account!: string;
 
@@ -24,7 +30,7 @@ export class User {
   @Property({ type: 'string', fieldName: 'password_hash', lazy: true })
   passwordHash!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'For a deleted account: "Deleted user".' })
   @Property({ type: 'string', length: 64 })
   name!: string;
 
@@ -46,4 +52,27 @@ export class User {
 
   @Property({ type: 'datetime', length: 3, fieldName: 'deleted_at', nullable: true })
   deletedAt?: Date | null;
+}
+
+/** The name a deleted account is shown with. */
+export const DELETED_USER_NAME = 'Deleted user';
+
+/**
+ * How an account is shown to others: itself while it lives; for a deleted
+ * one, a new (unmanaged, never flushed) User that keeps only the id, role,
+ * creation and deletion times, so nothing of the former profile is shown.
+ */
+export function shownUser(user: User): User {
+  if (!user.deletedAt) return user;
+  return Object.assign(Object.create(User.prototype) as User, {
+    id: user.id,
+    account: '',
+    accountKey: '',
+    name: DELETED_USER_NAME,
+    avatar: null,
+    email: null,
+    role: user.role,
+    createdAt: user.createdAt,
+    deletedAt: user.deletedAt,
+  });
 }

@@ -37,10 +37,17 @@ export class UserResolver {
   }
 
   @FieldResolver(() => Boolean, {
-    description: 'True while at least one device of this user holds an open subscription socket (any server node).',
+    description: 'True while at least one device of this user holds an open subscription socket (any server node); false for a deleted account.',
   })
-  online(@Root() user: User, @C() ctx: Ctx): Promise<boolean> {
-    return ctx.loaders.online.load(user.id);
+  online(@Root() user: User, @C() ctx: Ctx): Promise<boolean> | boolean {
+    return user.deletedAt ? false : ctx.loaders.online.load(user.id);
+  }
+
+  @FieldResolver(() => Boolean, {
+    description: 'True for a deleted account, shown as a tombstone (see User).',
+  })
+  deleted(@Root() user: User): boolean {
+    return user.deletedAt != null;
   }
 }
 

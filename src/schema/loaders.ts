@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { Group, Role, User } from '../entities';
+import { type Group, type Role, type User, shownUser } from '../entities';
 import type { Services } from '../services';
 
 /** Per-request batch loaders: lists resolve their users in one query (no N+1). */
@@ -21,10 +21,11 @@ class LazyLoaders implements Loaders {
   constructor(private readonly services: Services) {}
 
   // Profiles come through the Redis cache; UserService invalidates on every write.
+  // A deleted account comes out as its tombstone (shownUser), wherever it is shown.
   get user(): Loaders['user'] {
     return (this.u ??= new DataLoader(async (ids) => {
       const users = await this.services.userCache.byIds(ids);
-      const byId = new Map(users.map((u) => [u.id, u]));
+      const byId = new Map(users.map((u) => [u.id, shownUser(u)]));
       return ids.map((id) => byId.get(id) ?? null);
     }));
   }

@@ -100,6 +100,8 @@ export class FriendService {
     const [request, answer] = await this.em().transactional(async (em) => {
       const users = await this.lockPair(em, userId, requester, false);
       const [row]: Row[] = await em.execute(`SELECT status FROM notification WHERE id = ? FOR UPDATE`, [notificationId]);
+      // Gone when its sender's account was deleted meanwhile (dropAccount).
+      if (!row) throw notFound('notification');
       if (!OPEN.includes(Number(row.status))) throw conflict('this friend request was already answered');
       if (accept) {
         if (!users.includes(requester)) throw notFound('the requesting user');
@@ -176,7 +178,14 @@ export class FriendService {
     if (Number(row.blocked)) throw new AppError(ErrorCode.BLOCKED, 'this user has blocked you');
   }
 
-  /** Which of ids are active users and friends of userId (one query, for group membership). */
+  /**
+   * Which of ids userId may bring into a group (one query): active users who
+   * are userId's friends and have not blocked userId. One who blocked userId
+   * is left out like a non-friend, so the refusal never tells userId of the
+   * block. The users' rows are share-locked, so an account deletion
+   * (dropAccount locks the row first) either sees the new membership or makes
+   * this read see the account deleted.
+   */
   async friendsAmong(em: EntityManager, userId: string, ids: string[]): Promise<Set<string>> {
     if (!ids.length) return new Set();
     const marks = ids.map(() => '?').join(', ');
@@ -184,10 +193,58 @@ export class FriendService {
       `SELECT f.peer FROM (
          SELECT user_hi AS peer FROM friendship WHERE user_lo = ? AND user_hi IN (${marks})
          UNION ALL SELECT user_lo FROM friendship WHERE user_hi = ? AND user_lo IN (${marks})) f
-       JOIN user u ON u.id = f.peer AND u.deleted_at IS NULL`,
-      [userId, ...ids, userId, ...ids],
+       JOIN user u ON u.id = f.peer AND u.deleted_at IS NULL
+       LEFT JOIN friend_setting s ON s.user_id = f.peer AND s.peer_id = ?
+       WHERE COALESCE(s.blocked, 0) = 0
+       LOCK IN SHARE MODE`,
+      [userId, ...ids, userId, ...ids, userId],
     );
     return new Set(rows.map((r) => String(r.peer)));
+  }
+
+  /**
+   * Blocks that a new group membership would cross: every (blocker, blocked)
+   * pair, in either direction, between one of joining and another of joining
+   * or of others (the group's members, or the creator). Empty when none.
+   */
+  async blocksAmong(em: EntityManager, joining: string[], others: string[]): Promise<Array<{ blocker: string; blocked: string }>> {
+    if (!joining.length) return [];
+    const all = [...new Set([...joining, ...others])];
+    const j = joining.map(() => '?').join(', ');
+    const a = all.map(() => '?').join(', ');
+    const rows: Row[] = await em.execute(
+      `SELECT user_id, peer_id FROM friend_setting WHERE blocked = 1 AND user_id <> peer_id
+         AND ((user_id IN (${j}) AND peer_id IN (${a})) OR (user_id IN (${a}) AND peer_id IN (${j})))`,
+      [...joining, ...all, ...all, ...joining],
+    );
+    return rows.map((r) => ({ blocker: String(r.user_id), blocked: String(r.peer_id) }));
+  }
+
+  /**
+   * Ends every friend relation of an account being deleted, in the caller's
+   * transaction, right after it locked the user's row: his friendships (and
+   * both sides' settings for them, and his own settings) and his open friend
+   * requests, sent and received (the rows are deleted, so answering one gets
+   * NOT_FOUND as for any unknown request). Returns one FRIEND_REMOVED per
+   * former friend, stored; the caller publishes them after the commit.
+   */
+  async dropAccount(em: EntityManager, userId: string): Promise<Notification[]> {
+    const peers: Row[] = await em.execute(
+      `SELECT user_hi AS peer FROM friendship WHERE user_lo = ? UNION ALL SELECT user_lo FROM friendship WHERE user_hi = ?`,
+      [userId, userId],
+    );
+    const friends = peers.map((r) => String(r.peer));
+    await em.execute('DELETE FROM friendship WHERE user_lo = ?', [userId]);
+    await em.execute('DELETE FROM friendship WHERE user_hi = ?', [userId]);
+    await em.execute('DELETE FROM friend_setting WHERE user_id = ?', [userId]);
+    // Ex-friends' settings about him (a block that outlived a friendship) are harmless: he can never be targeted again.
+    if (friends.length) {
+      await em.execute(`DELETE FROM friend_setting WHERE peer_id = ? AND user_id IN (${friends.map(() => '?').join(', ')})`, [userId, ...friends]);
+    }
+    for (const column of ['sender_id', 'receiver_id']) {
+      await em.execute(`DELETE FROM notification WHERE ${column} = ? AND type = ? AND status IN (?, ?, ?)`, [userId, NotificationType.FRIEND_REQUEST, ...OPEN]);
+    }
+    return this.notifications.store(em, friends.map((receiverId) => ({ type: NotificationType.FRIEND_REMOVED, senderId: userId, receiverId })));
   }
 
   private async areFriendsIn(em: EntityManager, a: string, b: string): Promise<boolean> {

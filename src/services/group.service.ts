@@ -115,7 +115,7 @@ export class GroupService {
     if (others.length + 1 > this.config.groups.maxSize) throw limitExceeded(this.config.groups.maxSize);
     let notes: Notification[] = [];
     const group = await this.em().transactional(async (em) => {
-      await this.requireFriends(em, userId, others);
+      await this.requireFriends(em, userId, others, [userId]);
       const now = new Date();
       const res = await em.execute<QueryResult>(
         'INSERT INTO conversation (kind, direct_key, head_seq, last_message_id, last_activity_at) VALUES (?, NULL, 0, NULL, ?)',
@@ -142,7 +142,8 @@ export class GroupService {
       const already = await this.activeAmong(em, groupId, userIds);
       if (already.length) throw new AppError(ErrorCode.CONFLICT, `already members: ${already.join(', ')}`, { userIds: already });
       if (group.memberCount + userIds.length > this.config.groups.maxSize) throw limitExceeded(this.config.groups.maxSize);
-      await this.requireFriends(em, userId, userIds);
+      const present: Row[] = await em.execute('SELECT user_id FROM conversation_member WHERE conversation_id = ? AND active = 1', [groupId]);
+      await this.requireFriends(em, userId, userIds, present.map((r) => String(r.user_id)));
       await this.join(em, groupId, userIds, GroupRole.MEMBER, lastMessageId, headSeq, new Date());
       group.memberCount += userIds.length;
       return { result: group, notes: this.notes(NotificationType.GROUP_JOINED, userId, groupId, userIds) };
@@ -252,11 +253,30 @@ export class GroupService {
     return rows.map((r) => String(r.user_id));
   }
 
-  private async requireFriends(em: EntityManager, userId: string, ids: string[]): Promise<void> {
+  /**
+   * The caller may bring ids into a group that holds (or, for a new group, is
+   * made of) present: each must be the caller's friend (FriendService.friendsAmong,
+   * where one who blocked the caller counts as a non-friend: NOT_FRIENDS, the
+   * same answer), and no block in either direction may stand between a newcomer
+   * and anyone else in the group (FORBIDDEN): a block is about contact, so a
+   * new shared group is refused while groups shared before the block stay.
+   */
+  private async requireFriends(em: EntityManager, userId: string, ids: string[], present: string[]): Promise<void> {
     const friends = await this.friends.friendsAmong(em, userId, ids);
     const strangers = ids.filter((id) => !friends.has(id));
     if (strangers.length) {
       throw new AppError(ErrorCode.NOT_FRIENDS, `only your friends can be added: ${strangers.join(', ')}`, { userIds: strangers });
+    }
+    const blocks = await this.friends.blocksAmong(em, ids, present);
+    const mine = blocks.filter((b) => b.blocker === userId).map((b) => b.blocked);
+    if (mine.length) {
+      throw new AppError(ErrorCode.FORBIDDEN, `you have blocked ${mine.join(', ')}: unblock them first`, { userIds: mine });
+    }
+    // Only the newcomers are named, not whom they cannot meet.
+    const joining = new Set(ids);
+    const refused = [...new Set(blocks.flatMap((b) => [b.blocker, b.blocked]).filter((id) => joining.has(id)))];
+    if (refused.length) {
+      throw new AppError(ErrorCode.FORBIDDEN, `cannot be put in a group with some of its members: ${refused.join(', ')}`, { userIds: refused });
     }
   }
 

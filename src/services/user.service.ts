@@ -1,8 +1,18 @@
 import type { EntityManager } from '@mikro-orm/mariadb';
 import { Role, User } from '../entities';
-import { badInput, forbidden, notFound } from '../errors';
+import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
 import type { AuthService } from './auth.service';
 import type { UserCache } from './cache';
+import type { FriendService } from './friend.service';
+import type { GroupService } from './group.service';
+import type { NotificationService } from './notification.service';
+
+/** What ending an account's relations needs: its friend relations, its groups, and the push of the notices. */
+export interface AccountRelations {
+  friends: FriendService;
+  groups: GroupService;
+  notifications: NotificationService;
+}
 
 export const PERMISSIONS = { userGet: 'userGet', userDel: 'userDel', roleSet: 'roleSet' } as const;
 export type PermissionName = keyof typeof PERMISSIONS;
@@ -13,6 +23,7 @@ export class UserService {
   constructor(
     private readonly em: () => EntityManager,
     private readonly auth: AuthService,
+    private readonly relations: AccountRelations,
     /** Profiles cached for the user DataLoader: every write below invalidates after it commits. */
     private readonly cache?: UserCache,
   ) {}
@@ -67,18 +78,52 @@ export class UserService {
     return (await this.em().count(User, { id: userId, deletedAt: null })) === 1;
   }
 
+  /**
+   * Deletes an account (a tombstone: the row stays, deleted_at is set) and
+   * ends every relation it had, so that from then on every path that targets
+   * the id answers as for an id nobody has:
+   * - it leaves each of its groups through GroupService.leave (an owner hands
+   *   over as with leaveGroup; the last member out dissolves the group), once
+   *   before the account is marked and once after, for a group it was added
+   *   to meanwhile (adding takes a share lock on the user's row, so nothing
+   *   can be added after the mark commits);
+   * - in the transaction that marks it, under its row lock (the lock every
+   *   friend operation takes first): its friendships and open friend requests
+   *   go (FriendService.dropAccount), each former friend gets FRIEND_REMOVED;
+   * - its cached profile is invalidated and all its sessions are revoked.
+   * Its messages stay; readers see the sender as a tombstone (shownUser, through the user loader).
+   * Throws FORBIDDEN without userDel for another's account, NOT_FOUND for an
+   * unknown or already deleted one.
+   */
   async delete(callerId: string, targetId: string): Promise<boolean> {
     if (callerId !== targetId && !(await this.permissionsOf(callerId)).has(PERMISSIONS.userDel)) {
       throw forbidden('deleting another user needs the permission userDel');
     }
-    const em = this.em();
-    const user = await em.findOne(User, { id: targetId, deletedAt: null });
-    if (!user) throw notFound('user');
-    user.deletedAt = new Date();
-    await em.flush();
+    if (!(await this.isActive(targetId))) throw notFound('user');
+    await this.leaveGroups(targetId);
+    const notes = await this.em().transactional(async (em) => {
+      const [row]: Array<{ deleted_at: unknown }> = await em.execute('SELECT deleted_at FROM user WHERE id = ? FOR UPDATE', [targetId]);
+      if (!row || row.deleted_at != null) throw notFound('user');
+      await em.execute('UPDATE user SET deleted_at = ? WHERE id = ?', [new Date(), targetId]);
+      return this.relations.friends.dropAccount(em, targetId);
+    });
+    this.relations.notifications.publish(notes);
     await this.cache?.invalidate(targetId);
     await this.auth.revokeAllSessions(targetId);
+    await this.leaveGroups(targetId);
     return true;
+  }
+
+  /** Leaves every group the user is in, one by one; a group dissolved or left meanwhile is skipped. */
+  private async leaveGroups(userId: string): Promise<void> {
+    const { groups } = this.relations;
+    for (const group of await groups.listFor(userId)) {
+      try {
+        await groups.leave(userId, group.id);
+      } catch (e) {
+        if (!(e instanceof AppError) || (e.code !== ErrorCode.NOT_FOUND && e.code !== ErrorCode.FORBIDDEN)) throw e;
+      }
+    }
   }
 
   async setRole(callerId: string, targetId: string, roleName: string): Promise<User> {

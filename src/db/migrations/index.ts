@@ -1,10 +1,12 @@
 import { Migration20261126000000_init } from './Migration20261126000000_init';
 import { Migration20261127000000_message_by_conversation } from './Migration20261127000000_message_by_conversation';
+import { Migration20261128120000_deleted_accounts_friends } from './Migration20261128120000_deleted_accounts_friends';
 import { Migration20261129100000_session_rotation } from './Migration20261129100000_session_rotation';
 
 /** Every migration in order; listed here so compiled code needs no file globbing. */
 export const migrationsList = [
   { name: 'Migration20261126000000_init', class: Migration20261126000000_init },
   { name: 'Migration20261127000000_message_by_conversation', class: Migration20261127000000_message_by_conversation },
+  { name: 'Migration20261128120000_deleted_accounts_friends', class: Migration20261128120000_deleted_accounts_friends },
   { name: 'Migration20261129100000_session_rotation', class: Migration20261129100000_session_rotation },
 ];
