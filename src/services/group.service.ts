@@ -7,7 +7,7 @@ import { marks } from '../db/sql-text';
 import type { Keys } from '../redis';
 import type { Cache } from './cache';
 import type { FriendService } from './friend.service';
-import { type Head, closeWindows, openWindows } from './membership';
+import { closeWindows, openWindows } from './membership';
 import type { NewNotification, NotificationService } from './notification.service';
 
 export interface GroupMemberView {
@@ -29,8 +29,9 @@ interface Locked {
   em: EntityManager;
   group: Group;
   me: Member;
-  /** The conversation's last message id ('0' if none) and seq: where a join's window starts and a leave's ends. */
-  head: Head;
+  /** The conversation's last message id (0 if none): where a join's window starts and a leave's ends. */
+  lastMessageId: string;
+  headSeq: number;
 }
 
 const limitExceeded = (max: number) => new AppError(ErrorCode.LIMIT_EXCEEDED, `a group holds at most ${max} members`);
@@ -124,9 +125,8 @@ export class GroupService {
       );
       const g = em.create(Group, { id: String(res.insertId), name, avatar: input.avatar ?? null, ownerId: userId, memberCount: others.length + 1, createdAt: now });
       await em.flush();
-      const head = { lastMessageId: '0', headSeq: 0 };
-      await openWindows(em, g.id, [userId], GroupRole.OWNER, head, now);
-      await openWindows(em, g.id, others, GroupRole.MEMBER, head, now);
+      await this.join(em, g.id, [userId], GroupRole.OWNER, '0', 0, now);
+      await this.join(em, g.id, others, GroupRole.MEMBER, '0', 0, now);
       notes = await this.notifications.store(em, this.notes(NotificationType.GROUP_JOINED, userId, g.id, others));
       return g;
     });
@@ -138,26 +138,26 @@ export class GroupService {
 
   async addMembers(userId: string, groupId: string, userIds: string[]): Promise<Group> {
     if (!userIds.length) throw badInput('userIds cannot be empty');
-    return this.change(groupId, userId, async ({ em, group, me, head }) => {
+    return this.change(groupId, userId, async ({ em, group, me, lastMessageId, headSeq }) => {
       if (me.role !== GroupRole.OWNER && me.role !== GroupRole.ADMIN) throw forbidden('only the owner or an admin can add members');
       const already = await this.activeAmong(em, groupId, userIds);
       if (already.length) throw new AppError(ErrorCode.CONFLICT, `already members: ${already.join(', ')}`, { userIds: already });
       if (group.memberCount + userIds.length > this.config.groups.maxSize) throw limitExceeded(this.config.groups.maxSize);
       await this.requireFriends(em, userId, userIds);
-      await openWindows(em, groupId, userIds, GroupRole.MEMBER, head, new Date());
+      await this.join(em, groupId, userIds, GroupRole.MEMBER, lastMessageId, headSeq, new Date());
       group.memberCount += userIds.length;
       return { result: group, notes: this.notes(NotificationType.GROUP_JOINED, userId, groupId, userIds) };
     });
   }
 
   async removeMember(userId: string, groupId: string, targetId: string): Promise<Group> {
-    return this.change(groupId, userId, async ({ em, group, me, head }) => {
+    return this.change(groupId, userId, async ({ em, group, me, lastMessageId, headSeq }) => {
       if (me.role !== GroupRole.OWNER && me.role !== GroupRole.ADMIN) throw forbidden('only the owner or an admin can remove members');
       const target = await this.member(em, groupId, targetId);
       if (!target) throw notFound('member');
       if (target.role === GroupRole.OWNER) throw forbidden('the owner cannot be removed');
       if (me.role === GroupRole.ADMIN && target.role === GroupRole.ADMIN) throw forbidden('an admin cannot remove another admin');
-      await closeWindows(em, groupId, [targetId], head);
+      await closeWindows(em, groupId, [targetId], { lastMessageId, headSeq });
       group.memberCount -= 1;
       return { result: group, notes: this.notes(NotificationType.GROUP_REMOVED, userId, groupId, [targetId]) };
     });
@@ -165,8 +165,8 @@ export class GroupService {
 
   /** An owner hands over to the longest-standing admin, else member; the last one out dissolves the group. */
   async leave(userId: string, groupId: string): Promise<boolean> {
-    return this.change(groupId, userId, async ({ em, group, me, head }) => {
-      await closeWindows(em, groupId, [userId], head);
+    return this.change(groupId, userId, async ({ em, group, me, lastMessageId, headSeq }) => {
+      await closeWindows(em, groupId, [userId], { lastMessageId, headSeq });
       group.memberCount -= 1;
       if (group.memberCount <= 0) {
         group.memberCount = 0;
@@ -185,11 +185,11 @@ export class GroupService {
   }
 
   async dissolve(userId: string, groupId: string): Promise<boolean> {
-    return this.change(groupId, userId, async ({ em, group, me, head }) => {
+    return this.change(groupId, userId, async ({ em, group, me, lastMessageId, headSeq }) => {
       if (me.role !== GroupRole.OWNER) throw forbidden('only the owner can dissolve the group');
       const rows: Row[] = await em.execute('SELECT user_id FROM conversation_member WHERE conversation_id = ? AND active = 1', [groupId]);
       const all = rows.map((r) => String(r.user_id));
-      await closeWindows(em, groupId, all, head);
+      await closeWindows(em, groupId, all, { lastMessageId, headSeq });
       group.memberCount = 0;
       group.dissolvedAt = new Date();
       return { result: true, notes: this.notes(NotificationType.GROUP_DISSOLVED, userId, groupId, all) };
@@ -227,8 +227,8 @@ export class GroupService {
       if (!group || group.dissolvedAt) throw notFound('group');
       const me = await this.member(em, groupId, userId);
       if (!me) throw forbidden('you are not a member of this group');
-      const head = { lastMessageId: conv.last_message_id == null ? '0' : String(conv.last_message_id), headSeq: Number(conv.head_seq) };
-      const out = await fn({ em, group, me, head });
+      const lastMessageId = conv.last_message_id == null ? '0' : String(conv.last_message_id);
+      const out = await fn({ em, group, me, lastMessageId, headSeq: Number(conv.head_seq) });
       if (out.notes?.length) notes = await this.notifications.store(em, out.notes);
       return out.result;
     });
@@ -259,6 +259,11 @@ export class GroupService {
     if (strangers.length) {
       throw new AppError(ErrorCode.NOT_FRIENDS, `only your friends can be added: ${strangers.join(', ')}`, { userIds: strangers });
     }
+  }
+
+  /** Opens view windows at the head; see openWindows (a former member keeps her earlier windows). */
+  private async join(em: EntityManager, groupId: string, ids: string[], role: GroupRole, lastMessageId: string, headSeq: number, now: Date): Promise<void> {
+    await openWindows(em, groupId, ids, role, { lastMessageId, headSeq }, now);
   }
 
   private notes(type: NotificationType, senderId: string, groupId: string, receivers: string[]): NewNotification[] {
