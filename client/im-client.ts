@@ -238,7 +238,8 @@ export class ImClient {
         // Nothing came back: try again later (the timer re-arms); never skip on silence.
         if (!history.messages.length) break;
         // Seqs commit in order, so seqs below the first one history returns, which it did not
-        // return, are outside my membership window (I joined later): never mine to see.
+        // return, are outside my membership windows (sent before I joined, or while I was out
+        // of the group): never mine to see.
         const first = Math.min(...history.messages.map((m) => m.seq));
         if (first > c.last + 1 && first - 1 > c.last) c.last = first - 1;
         history.messages.forEach((m) => this.ingest(m));

@@ -63,7 +63,12 @@ export function newMessageRow(
   };
 }
 
-/** A membership's window of visible message ids: (visible_from, visible_to]. */
+/**
+ * One membership window of visible message ids: (visible_from, visible_to],
+ * visible_to null while open. A user has one per stretch of membership of a
+ * conversation (conversation_member holds the latest, membership_window the
+ * earlier ones); they never overlap.
+ */
 export interface Membership {
   conversation_id: unknown;
   visible_from: unknown;
@@ -99,19 +104,24 @@ export class MessageSource {
   }
 
   /**
-   * The start of a sync read in one statement: the device's cursor, and the
-   * user's membership windows that reach above its lastAck (for
-   * visibleAfter). Both come from one snapshot, read before any message row
-   * (D13a: the token's version must predate the rows). Undefined when the
-   * device has no cursor row yet (CursorStore.get makes it).
+   * The start of a sync read in one statement: the device's cursor, and all
+   * of the user's membership windows, current and earlier, that reach above
+   * its lastAck (for visibleAfter). Both come from one snapshot, read before
+   * any message row (D13a: the token's version must predate the rows).
+   * Undefined when the device has no cursor row yet (CursorStore.get makes it).
    */
   async syncStart(userId: string, deviceId: string): Promise<{ cursor: Cursor; windows: Membership[] } | undefined> {
     const rows: Array<Membership & CursorRow> = await this.sql().execute(
       `SELECT c.last_ack, c.last_ack_err, c.version, cm.conversation_id, cm.visible_from, cm.visible_to
          FROM device_cursor c
          LEFT JOIN conversation_member cm ON cm.user_id = c.user_id AND (cm.visible_to IS NULL OR cm.visible_to > c.last_ack)
+        WHERE c.user_id = ? AND c.device_id = ?
+       UNION ALL
+       SELECT c.last_ack, c.last_ack_err, c.version, w.conversation_id, w.visible_from, w.visible_to
+         FROM device_cursor c
+         JOIN membership_window w ON w.user_id = c.user_id AND w.visible_to > c.last_ack
         WHERE c.user_id = ? AND c.device_id = ?`,
-      [userId, deviceId],
+      [userId, deviceId, userId, deviceId],
     );
     if (!rows.length) return undefined;
     return { cursor: toCursor(rows[0]), windows: rows.filter((m) => m.conversation_id != null) };
@@ -119,17 +129,20 @@ export class MessageSource {
 
   /**
    * D12: the device's messages with id > after, oldest first, from every
-   * conversation the user belongs to or belonged to, inside each membership's
-   * window (visible_from, visible_to]. One ordered range scan on message
-   * (conversation_id, id) per conversation, each stopping after `limit` rows,
-   * merged by id: no OFFSET, no sort of everything above the cursor.
+   * conversation the user belongs to or belonged to, inside the union of her
+   * membership windows (visible_from, visible_to]. One ordered range scan on
+   * message (conversation_id, id) per window, each stopping after `limit`
+   * rows, merged by id: no OFFSET, no sort of everything above the cursor.
+   * Windows never overlap, so no message comes twice.
    */
   async visibleAfter(userId: string, after: bigint, limit: number, windows?: Membership[]): Promise<MessageRow[]> {
     const members: Membership[] =
       windows ??
       (await this.sql().execute(
-        'SELECT conversation_id, visible_from, visible_to FROM conversation_member WHERE user_id = ? AND (visible_to IS NULL OR visible_to > ?)',
-        [userId, after.toString()],
+        `SELECT conversation_id, visible_from, visible_to FROM conversation_member WHERE user_id = ? AND (visible_to IS NULL OR visible_to > ?)
+         UNION ALL
+         SELECT conversation_id, visible_from, visible_to FROM membership_window WHERE user_id = ? AND visible_to > ?`,
+        [userId, after.toString(), userId, after.toString()],
       ));
     if (!members.length) return [];
     const parts: string[] = [];

@@ -82,7 +82,11 @@ export class MessageResolver {
   }
 
   @Authorized()
-  @Query(() => MessagePage, { description: 'Scroll back (before) or fill a gap (afterSeq) in one conversation.' })
+  @Query(() => MessagePage, {
+    description:
+      'Scroll back (before) or fill a gap (afterSeq) in one conversation. In a group: the messages of all my membership windows, ' +
+      'so seqs of messages sent while I was out of the group are skipped and are no gap to fill.',
+  })
   async history(
     @Arg('with', () => ConversationInput) withWhom: ConversationInput,
     @Arg('before', () => ID, { nullable: true }) before: string | null,

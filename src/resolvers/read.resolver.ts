@@ -37,7 +37,7 @@ export class ReadReceiptResolver {
   }
 
   @Authorized()
-  @Query(() => MessageReaders)
+  @Query(() => MessageReaders, { description: 'For a member of the group now, about a message she can see (else NOT_FOUND).' })
   async messageReaders(@Arg('groupId', () => ID) groupId: string, @Arg('messageId', () => ID) messageId: string, @C() ctx: Ctx): Promise<MessageReaders> {
     const r = await ctx.services.reads.readers(requireAuth(ctx).userId, parseId(groupId, 'groupId'), parseId(messageId, 'messageId'));
     const users = async (ids: string[]) => (await ctx.loaders.user.loadMany(ids)).filter((u): u is User => u instanceof User);

@@ -8,6 +8,7 @@ import { fromSqlDateTime } from '../db/sql-time';
 import type { Keys } from '../redis';
 import type { Cache } from './cache';
 import type { FriendService } from './friend.service';
+import { closeWindows, openWindows } from './membership';
 import type { NewNotification, NotificationService } from './notification.service';
 
 export interface GroupMemberView {
@@ -151,13 +152,13 @@ export class GroupService {
   }
 
   async removeMember(userId: string, groupId: string, targetId: string): Promise<Group> {
-    return this.change(groupId, userId, async ({ em, group, me, lastMessageId }) => {
+    return this.change(groupId, userId, async ({ em, group, me, lastMessageId, headSeq }) => {
       if (me.role !== GroupRole.OWNER && me.role !== GroupRole.ADMIN) throw forbidden('only the owner or an admin can remove members');
       const target = await this.member(em, groupId, targetId);
       if (!target) throw notFound('member');
       if (target.role === GroupRole.OWNER) throw forbidden('the owner cannot be removed');
       if (me.role === GroupRole.ADMIN && target.role === GroupRole.ADMIN) throw forbidden('an admin cannot remove another admin');
-      await this.leaveRows(em, groupId, [targetId], lastMessageId);
+      await closeWindows(em, groupId, [targetId], { lastMessageId, headSeq });
       group.memberCount -= 1;
       return { result: group, notes: this.notes(NotificationType.GROUP_REMOVED, userId, groupId, [targetId]) };
     });
@@ -165,8 +166,8 @@ export class GroupService {
 
   /** An owner hands over to the longest-standing admin, else member; the last one out dissolves the group. */
   async leave(userId: string, groupId: string): Promise<boolean> {
-    return this.change(groupId, userId, async ({ em, group, me, lastMessageId }) => {
-      await this.leaveRows(em, groupId, [userId], lastMessageId);
+    return this.change(groupId, userId, async ({ em, group, me, lastMessageId, headSeq }) => {
+      await closeWindows(em, groupId, [userId], { lastMessageId, headSeq });
       group.memberCount -= 1;
       if (group.memberCount <= 0) {
         group.memberCount = 0;
@@ -185,11 +186,11 @@ export class GroupService {
   }
 
   async dissolve(userId: string, groupId: string): Promise<boolean> {
-    return this.change(groupId, userId, async ({ em, group, me, lastMessageId }) => {
+    return this.change(groupId, userId, async ({ em, group, me, lastMessageId, headSeq }) => {
       if (me.role !== GroupRole.OWNER) throw forbidden('only the owner can dissolve the group');
       const rows: Row[] = await em.execute('SELECT user_id FROM conversation_member WHERE conversation_id = ? AND active = 1', [groupId]);
       const all = rows.map((r) => String(r.user_id));
-      await this.leaveRows(em, groupId, all, lastMessageId);
+      await closeWindows(em, groupId, all, { lastMessageId, headSeq });
       group.memberCount = 0;
       group.dissolvedAt = new Date();
       return { result: true, notes: this.notes(NotificationType.GROUP_DISSOLVED, userId, groupId, all) };
@@ -280,29 +281,9 @@ export class GroupService {
     }
   }
 
-  /**
-   * Opens a view window at lastMessageId. A re-added member's row starts a new
-   * window; last_read_seq starts at the head so messages from before the join
-   * (which the member cannot see) never count as unread (D18).
-   */
+  /** Opens view windows at the head; see openWindows (a former member keeps her earlier windows). */
   private async join(em: EntityManager, groupId: string, ids: string[], role: GroupRole, lastMessageId: string, headSeq: number, now: Date): Promise<void> {
-    if (!ids.length) return;
-    await em.execute(
-      `INSERT INTO conversation_member (conversation_id, user_id, role, active, joined_at, visible_from, visible_to, last_read_seq)
-       VALUES ${ids.map(() => '(?, ?, ?, 1, ?, ?, NULL, ?)').join(', ')}
-       ON DUPLICATE KEY UPDATE role = VALUES(role), active = 1, joined_at = VALUES(joined_at),
-         visible_from = VALUES(visible_from), visible_to = NULL, last_read_seq = VALUES(last_read_seq)`,
-      ids.flatMap((id) => [groupId, id, role, now, lastMessageId, headSeq]),
-    );
-  }
-
-  /** Closes the view windows at lastMessageId. */
-  private async leaveRows(em: EntityManager, groupId: string, ids: string[], lastMessageId: string): Promise<void> {
-    if (!ids.length) return;
-    await em.execute(
-      `UPDATE conversation_member SET active = 0, visible_to = ? WHERE conversation_id = ? AND active = 1 AND user_id IN (${marks(ids.length)})`,
-      [lastMessageId, groupId, ...ids],
-    );
+    await openWindows(em, groupId, ids, role, { lastMessageId, headSeq }, now);
   }
 
   private notes(type: NotificationType, senderId: string, groupId: string, receivers: string[]): NewNotification[] {

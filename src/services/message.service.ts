@@ -182,33 +182,45 @@ export class MessageService {
   }
 
   /**
-   * One conversation's messages inside the caller's membership window:
-   * `before` scrolls back (ids below it), `afterSeq` fills a gap (seq above it),
-   * neither gives the newest page. Always returned oldest first.
+   * One conversation's messages inside the caller's membership windows (all
+   * of them: what she could see once stays visible after leaving, removal or
+   * re-joining): `before` scrolls back (ids below it), `afterSeq` fills a gap
+   * (seq above it; the seqs of messages sent while she was out are skipped,
+   * they are in no window), neither gives the newest page. Always returned
+   * oldest first. One bounded range scan per window, merged.
    */
   async history(userId: string, withWhom: { userId?: string | null; groupId?: string | null }, opts: { before?: string | null; afterSeq?: number | null; limit: number }): Promise<Page> {
     if (opts.before && opts.afterSeq != null) throw badInput('pass before or afterSeq, not both');
     const limit = Math.min(Math.max(1, opts.limit), 200);
-    const sql = this.em().getConnection();
     const member = await findMembership(this.em(), userId, withWhom);
     if (!member) return { messages: [], hasMore: false };
-    const m = { conversation_id: member.conversationId, visible_from: member.visibleFrom, visible_to: member.visibleTo };
-    const window = `m.conversation_id = ? AND m.id > ? AND (? IS NULL OR m.id <= ?)`;
-    const base = [m.conversation_id, m.visible_from, m.visible_to, m.visible_to];
-    let rows: MessageRow[];
-    const read = async (q: string, params: unknown[]) => ((await sql.execute(q, params)) as Record<string, unknown>[]).map(toMessageRow);
+    const parts: string[] = [];
+    const params: unknown[] = [];
+    const c = member.conversationId;
     if (opts.afterSeq != null) {
-      rows = await read(`SELECT ${MESSAGE_COLUMNS} FROM message m WHERE ${window} AND m.seq > ? ORDER BY m.seq LIMIT ?`, [...base, opts.afterSeq, limit + 1]);
+      const afterSeq = opts.afterSeq;
+      for (const w of member.windows.filter((x) => x.toSeq === null || x.toSeq > afterSeq)) {
+        parts.push(`(SELECT ${MESSAGE_COLUMNS} FROM message m WHERE m.conversation_id = ? AND m.seq > ?${w.toSeq === null ? '' : ' AND m.seq <= ?'} ORDER BY m.seq LIMIT ?)`);
+        params.push(c, Math.max(afterSeq, w.fromSeq), ...(w.toSeq === null ? [] : [w.toSeq]), limit + 1);
+      }
     } else {
-      const before = opts.before ? `AND m.id < ?` : '';
-      rows = await read(
-        `SELECT ${MESSAGE_COLUMNS} FROM message m WHERE ${window} ${before} ORDER BY m.id DESC LIMIT ?`,
-        [...base, ...(opts.before ? [opts.before] : []), limit + 1],
-      );
-      rows.reverse();
-      if (rows.length > limit) return { messages: rows.slice(1), hasMore: true };
-      return { messages: rows, hasMore: false };
+      const before = opts.before ? BigInt(opts.before) : null;
+      for (const w of member.windows.filter((x) => before === null || BigInt(x.from) + 1n < before)) {
+        const to = w.to === null ? before : before === null || BigInt(w.to) < before ? BigInt(w.to) + 1n : before;
+        parts.push(`(SELECT ${MESSAGE_COLUMNS} FROM message m WHERE m.conversation_id = ? AND m.id > ?${to === null ? '' : ' AND m.id < ?'} ORDER BY m.id DESC LIMIT ?)`);
+        params.push(c, w.from, ...(to === null ? [] : [to.toString()]), limit + 1);
+      }
     }
-    return { messages: rows.slice(0, limit), hasMore: rows.length > limit };
+    if (!parts.length) return { messages: [], hasMore: false };
+    const order = opts.afterSeq != null ? 'u.seq' : 'u.id DESC';
+    const raw: Record<string, unknown>[] = await this.em().getConnection().execute(
+      `SELECT * FROM (${parts.join(' UNION ALL ')}) u ORDER BY ${order} LIMIT ?`,
+      [...params, limit + 1],
+    );
+    const rows = raw.map(toMessageRow);
+    const hasMore = rows.length > limit;
+    const page = rows.slice(0, limit);
+    if (opts.afterSeq == null) page.reverse();
+    return { messages: page, hasMore };
   }
 }

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/mariadb';
 import { badInput, forbidden, notFound } from '../errors';
 import type { AppPubSub } from '../pubsub';
-import { type ConversationRef, findMembership } from './membership';
+import { type ConversationRef, type MembershipWindow, findMembership, inWindows, windowsCondition } from './membership';
 
 export interface ReadReceiptView {
   readerId: string;
@@ -28,11 +28,8 @@ export class ReadService {
     const member = await findMembership(em, userId, ref);
     if (!member) throw notFound('conversation');
     const sql = em.getConnection();
-    const [msg] = await sql.execute(
-      `SELECT seq FROM message WHERE id = ? AND conversation_id = ? AND id > ? AND (? IS NULL OR id <= ?)`,
-      [upTo, member.conversationId, member.visibleFrom, member.visibleTo, member.visibleTo],
-    );
-    if (!msg) throw badInput('upTo is not a message of this conversation');
+    const [msg] = await sql.execute('SELECT seq FROM message WHERE id = ? AND conversation_id = ?', [upTo, member.conversationId]);
+    if (!msg || !inWindows(member.windows, upTo)) throw badInput('upTo is not a message of this conversation');
     const [before] = await sql.execute(
       'SELECT last_read_id FROM conversation_member WHERE conversation_id = ? AND user_id = ?',
       [member.conversationId, userId],
@@ -53,36 +50,51 @@ export class ReadService {
     const lastRead = String(after.last_read_id);
     const receipt: ReadReceiptView = { readerId: userId, peerId: member.peerId, groupId: member.groupId, lastRead };
     const from = before?.last_read_id == null ? '0' : String(before.last_read_id);
-    if (BigInt(lastRead) > BigInt(from)) await this.notify(member.conversationId, userId, from, lastRead, receipt);
+    if (BigInt(lastRead) > BigInt(from)) await this.notify(member.conversationId, member.windows, userId, from, lastRead, receipt);
     return receipt;
   }
 
-  /** D16: to the authors of the messages that just became read, never to every member; best effort. */
-  private async notify(conversationId: string, readerId: string, from: string, to: string, receipt: ReadReceiptView): Promise<void> {
+  /**
+   * D16: to the authors of the messages that just became read, never to
+   * every member; best effort. Messages sent while the reader was out of the
+   * group are not read by her, so their authors hear nothing.
+   */
+  private async notify(conversationId: string, windows: MembershipWindow[], readerId: string, from: string, to: string, receipt: ReadReceiptView): Promise<void> {
+    const seen = windowsCondition('id', windows);
     const authors: string[] = receipt.peerId
       ? [receipt.peerId]
       : (
           (await this.em().getConnection().execute(
-            'SELECT DISTINCT sender_id FROM message WHERE conversation_id = ? AND id > ? AND id <= ? AND sender_id <> ?',
-            [conversationId, from, to, readerId],
+            `SELECT DISTINCT sender_id FROM message WHERE conversation_id = ? AND id > ? AND id <= ? AND sender_id <> ? AND ${seen.sql}`,
+            [conversationId, from, to, readerId, ...seen.params],
           )) as Array<{ sender_id: string }>
         ).map((r) => String(r.sender_id));
     for (const author of authors) this.pubSub.publish('READ_RECEIPT', author, { ...receipt });
   }
 
-  /** D17: members (not the sender, joined before the message) with lastRead >= the message are readers. */
+  /**
+   * D17: the message's audience is everyone (but its sender) whose
+   * membership windows hold it, whether still a member or not; of them, those
+   * with lastRead >= the message read it and the rest have not. Someone who
+   * could not see the message (she joined after it, or it was sent while she
+   * was out) is in neither list. The caller must be a member now and able to
+   * see the message herself, else it is NOT_FOUND to her.
+   */
   async readers(userId: string, groupId: string, messageId: string): Promise<ReadersView> {
     const em = this.em();
     const member = await findMembership(em, userId, { groupId });
     if (!member?.active) throw forbidden('you are not a member of this group');
     const sql = em.getConnection();
     const [msg] = await sql.execute('SELECT sender_id FROM message WHERE id = ? AND conversation_id = ?', [messageId, groupId]);
-    if (!msg) throw notFound('message');
+    if (!msg || !inWindows(member.windows, messageId)) throw notFound('message');
     const rows: Array<{ user_id: string; is_read: number }> = await sql.execute(
-      `SELECT user_id, COALESCE(last_read_id, 0) >= ? AS is_read FROM conversation_member
-        WHERE conversation_id = ? AND active = 1 AND user_id <> ? AND visible_from < ?
-        ORDER BY user_id`,
-      [messageId, groupId, msg.sender_id, messageId],
+      `SELECT cm.user_id, COALESCE(cm.last_read_id, 0) >= ? AS is_read FROM conversation_member cm
+        WHERE cm.conversation_id = ? AND cm.user_id <> ?
+          AND ((cm.visible_from < ? AND (cm.visible_to IS NULL OR cm.visible_to >= ?))
+            OR EXISTS (SELECT 1 FROM membership_window w WHERE w.user_id = cm.user_id AND w.conversation_id = cm.conversation_id
+                        AND w.visible_from < ? AND w.visible_to >= ?))
+        ORDER BY cm.user_id`,
+      [messageId, groupId, msg.sender_id, messageId, messageId, messageId, messageId],
     );
     return {
       read: rows.filter((r) => Number(r.is_read)).map((r) => String(r.user_id)),

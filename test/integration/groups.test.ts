@@ -113,7 +113,7 @@ test('the size limit counts current members', async () => {
   assert.equal((await ok(s.url, ADD, { g, u: [rest[3].id] }, a.token)).addGroupMembers.memberCount, 5);
 });
 
-test('view windows: a join starts at the last message, a removal ends there, a re-add opens a new window', async () => {
+test('view windows: a join starts at the last message, a removal ends there, a re-add opens a new window and keeps the old one', async () => {
   const [a, b, c] = await crew(2);
   const g = await newGroup(s.url, a, [b]);
   await messageArrives(g, 101);
@@ -129,9 +129,12 @@ test('view windows: a join starts at the last message, a removal ends there, a r
   await ok(s.url, ADD, { g, u: [c.id] }, a.token);
   const w3 = (await windows(g)).find((w) => w.user_id === c.id);
   assert.deepEqual([w3.active, w3.visible_from, w3.visible_to, w3.role], [1, '310', null, 3]);
-  const [conv] = await sql.rows('SELECT head_seq FROM conversation WHERE id = ?', [g]);
-  const [row] = await sql.rows('SELECT last_read_seq FROM conversation_member WHERE conversation_id = ? AND user_id = ?', [g, c.id]);
-  assert.equal(row.last_read_seq, conv.head_seq); // messages from before the join never count as unread
+  // The window starts at the head's seq too: messages from before the join never count as unread.
+  const [row] = await sql.rows('SELECT visible_from_seq, visible_to_seq FROM conversation_member WHERE conversation_id = ? AND user_id = ?', [g, c.id]);
+  assert.deepEqual(row, { visible_from_seq: 3, visible_to_seq: null });
+  // The earlier window survives the re-add, ids and seqs alike.
+  const earlier = await sql.rows('SELECT visible_from, visible_to, visible_from_seq, visible_to_seq FROM membership_window WHERE conversation_id = ? AND user_id = ?', [g, c.id]);
+  assert.deepEqual(earlier, [{ visible_from: '101', visible_to: '205', visible_from_seq: 1, visible_to_seq: 2 }]);
 });
 
 test('leave: the owner hands over to the longest-standing admin, else member; the last one out dissolves', async () => {

@@ -67,6 +67,7 @@ export async function snapshot(conn: Awaited<ReturnType<typeof db>>): Promise<st
     ['conversation', 'id'],
     ['chat_group', 'id'],
     ['conversation_member', 'conversation_id, user_id'],
+    ['membership_window', 'user_id, conversation_id, visible_from'],
   ]) {
     parts.push(t, await conn.rows(`SELECT * FROM ${t} ORDER BY ${order}`));
   }

@@ -13,7 +13,11 @@ export class MessagePage {
 
 @ObjectType({ simpleResolvers: true })
 export class SyncBatch {
-  @Field(() => [Message], { description: "Messages of all this user's conversations with id > the device's lastAck, oldest first." })
+  @Field(() => [Message], {
+    description:
+      "Messages of all this user's conversations with id > the device's lastAck, oldest first: in a group, those inside any of her " +
+      'membership windows (every stretch she was a member, even if she left or was removed since), never those sent while she was out.',
+  })
   messages!: Message[];
 
   @Field(() => Boolean)

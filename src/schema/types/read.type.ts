@@ -16,12 +16,17 @@ export class ReadReceipt {
   lastRead!: string;
 }
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({
+  simpleResolvers: true,
+  description:
+    "A group message's audience, its sender left out: everyone whose membership windows hold the message, members now or not. " +
+    'Someone who could not see it (she joined after it, or it was sent while she was out of the group) is in neither list.',
+})
 export class MessageReaders {
-  @Field(() => [User])
+  @Field(() => [User], { description: 'Those whose lastRead is at or above the message.' })
   read!: User[];
 
-  @Field(() => [User])
+  @Field(() => [User], { description: 'Those who could see the message and have not read up to it.' })
   unread!: User[];
 }
 
@@ -31,7 +36,11 @@ export class Conversation {
   groupId!: string | null;
   lastMessageRow!: MessageRow | null;
 
-  @Field(() => Int)
+  @Field(() => Int, {
+    description:
+      'Messages I could see (inside any of my membership windows, earlier ones included) above my lastRead. ' +
+      'Messages sent while I was out of a group never count; my own sends move my lastRead.',
+  })
   unreadCount!: number;
 
   @Field(() => ID, { nullable: true })
