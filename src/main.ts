@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { TokenSigner } from './auth/tokens';
 import { type Config, ConfigError, loadConfig } from './config';
-import { createOrm, ensureDatabase, migrate } from './db/orm';
+import { createOrm, ensureDatabase, migrate, ormPoolStats } from './db/orm';
 import { SqlPool } from './db/pool';
 import { createDelivery } from './delivery';
 import { createLogger, type Logger } from './logger';
@@ -13,6 +13,7 @@ import { createRedisPubSub } from './pubsub';
 import { createRedis, Keys } from './redis';
 import { buildSchema } from './schema/build';
 import { mountGraphQLHttp } from './server/http';
+import { AppMetrics } from './server/metrics';
 import { mountGraphQLWs } from './server/ws';
 import { AuthService } from './services/auth.service';
 import { Cache, UserCache } from './services/cache';
@@ -32,6 +33,8 @@ export interface App {
   httpServer: Server;
   /** The bound port (useful when PORT=0). */
   port(): number;
+  /** The port of the metrics server (METRICS_PORT), if it has one. */
+  metricsPort(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -83,6 +86,8 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const pubSub = createRedisPubSub(redis, redisSub, `${config.redis.prefix}ps:`);
     const em = () => orm.em.fork();
 
+    // A registry per app: a test process runs several servers.
+    const metrics = config.metrics.enabled ? new AppMetrics() : undefined;
     const auth = new AuthService(em, new TokenSigner(config.jwt.secret, config.jwt.accessTtlS), redis, keys, config, pubSub);
     const pool = new SqlPool(config.database);
     disposers.push(['sql-pool', () => pool.end()]);
@@ -92,6 +97,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
       publisher: redis,
       groupMembers: (groupId) => services.groups.memberIds(groupId),
       syncSecret: createHash('sha256').update(`sync-token:${config.jwt.secret}`).digest(),
+      metrics: metrics?.delivery,
     });
     disposers.push(['delivery', () => delivery.dispose()]);
     const { engine, presence } = delivery;
@@ -103,7 +109,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const groups = new GroupService(em, notifications, friends, cache, keys, config);
     const services: Services = {
       auth, users, presence, engine, friends, notifications, groups, userCache,
-      messages: new MessageService(em, pool, engine, (from, to) => services.friends.canMessage(from, to)),
+      messages: new MessageService(em, pool, engine, (from, to) => services.friends.canMessage(from, to), undefined, metrics?.sends),
       reads: new ReadService(em, pubSub),
       conversations: new ConversationService(em),
     };
@@ -113,8 +119,21 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     app.disable('x-powered-by');
     const httpServer = createServer(app);
     const ws = mountGraphQLWs({
-      config, log: log.child({ part: 'ws' }), schema, services, httpServer, pubSub,
+      config, log: log.child({ part: 'ws' }), schema, services, httpServer, pubSub, metrics: metrics?.operations,
     });
+    let metricsServer: Awaited<ReturnType<AppMetrics['listen']>> | undefined;
+    if (metrics) {
+      metrics.watch({
+        sockets: () => ws.wss.clients.size,
+        queues: [delivery.queues.delivery, delivery.queues.fanout],
+        pools: { sql: () => pool.stats(), orm: () => ormPoolStats(orm) },
+        redis: { main: () => redis, pubsub: () => redisSub, 'delivery-sub': () => delivery.subscriber },
+      });
+      if (config.metrics.port !== undefined) {
+        metricsServer = await metrics.listen(config.metrics.port, config.host);
+        disposers.push(['metrics-server', () => metricsServer!.close()]);
+      } else app.get('/metrics', metrics.handler());
+    }
     const apollo = await mountGraphQLHttp({
       config, log, schema, services, httpServer, app,
       ready: async () => ({
@@ -122,6 +141,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
         redis: await redis.ping().then(() => true, () => false),
       }),
       onDrain: () => ws.dispose(),
+      metrics: metrics?.operations,
     });
     disposers.push(['apollo', () => apollo.stop()]);
 
@@ -131,7 +151,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     });
     const port = () => (httpServer.address() as AddressInfo).port;
     log.info({ port: port() }, `im-server listening on http://localhost:${port()}/graphql`);
-    return { config, log, services, httpServer, port, stop };
+    return { config, log, services, httpServer, port, metricsPort: () => metricsServer?.port, stop };
   } catch (e) {
     await stop();
     throw e;

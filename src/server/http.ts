@@ -4,7 +4,6 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
-import cors from 'cors';
 import express, { type Express } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
@@ -12,7 +11,10 @@ import type { Logger } from '../logger';
 import type { Ctx } from '../schema/context';
 import { limitRules } from '../schema/limits';
 import type { Services } from '../services';
+import { corsMiddleware } from './cors';
 import { formatForClient } from './format-error';
+import type { OperationMetrics } from './metrics';
+import { operationsPlugin } from './operation-label';
 import { bearer, contextFor } from './http-context';
 
 export interface HttpDeps {
@@ -25,6 +27,8 @@ export interface HttpDeps {
   ready: () => Promise<Record<string, boolean>>;
   /** Called when Apollo drains, so the socket server stops with it. */
   onDrain: () => Promise<void>;
+  /** Counts each operation (absent: nothing is counted). */
+  metrics?: OperationMetrics;
 }
 
 export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> {
@@ -39,6 +43,8 @@ export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> 
     validationRules: limitRules(config.limits),
     parseOptions: { maxTokens: config.limits.tokens },
     includeStacktraceInErrorResponses: config.env !== 'production',
+    // No "Did you mean …" in validation errors: they would spell out the schema introspection hides.
+    hideSchemaDetailsFromClientErrors: config.env === 'production',
     logger: log.child({ part: 'apollo' }),
     formatError: (formatted, error) =>
       formatForClient(formatted, error, {
@@ -51,6 +57,7 @@ export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> 
       // the socket shares, in place, at the first HTTP request.
       ApolloServerPluginCacheControlDisabled(),
       { serverWillStart: async () => ({ drainServer: d.onDrain }) },
+      ...(d.metrics ? [operationsPlugin(d.metrics, d.schema)] : []),
       config.graphql.landingPage
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
         : ApolloServerPluginLandingPageDisabled(),
@@ -68,7 +75,7 @@ export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> 
   });
   d.app.use(
     '/graphql',
-    cors(),
+    corsMiddleware(config.cors),
     express.json({ limit: '256kb' }),
     expressMiddleware(apollo, {
       context: async ({ req }) => contextFor(d.services, bearer(req.headers.authorization)),
