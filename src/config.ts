@@ -125,7 +125,8 @@ function corsOrigins(raw: string | undefined, production: boolean, problems: str
   for (const entry of raw.split(',').map((o) => o.trim()).filter(Boolean)) {
     const url = URL.canParse(entry) ? new URL(entry) : undefined;
     // An origin is scheme://host[:port], nothing after it (a browser's Origin header never has a path).
-    if (!url || !['http:', 'https:'].includes(url.protocol) || entry.replace(/\/$/, '') !== url.origin) {
+    const bare = url && url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+    if (!url || !bare || !['http:', 'https:'].includes(url.protocol)) {
       problems.push(`CORS_ORIGINS: "${entry}" is not an origin like https://chat.example.com (or use *)`);
     } else origins.push(url.origin);
   }
