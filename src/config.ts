@@ -78,6 +78,10 @@ const schema = z.object({
   WS_PUSH_QUEUE: z.coerce.number().int().min(1).default(1024),
   TRUST_PROXY: z.string().default('false'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Operations: metrics and CORS (see docs/operations.md).
+  METRICS_ENABLED: bool.optional(),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  CORS_ORIGINS: z.string().optional(),
 });
 
 export interface Config {
@@ -127,6 +131,19 @@ export interface Config {
   trustProxy: boolean | number | string[];
   cache: { ttlS: number };
   logLevel: string;
+  /**
+   * GET /metrics (Prometheus text). `port` set: served only there, on a server of
+   * its own (0 picks a free port); unset: on the main port.
+   */
+  metrics: { enabled: boolean; port?: number };
+  /**
+   * Which browser origins may call the API (CORS over HTTP, Origin on the
+   * WebSocket upgrade). `any`: every origin; `localhost`: http(s) origins on
+   * localhost, 127.0.0.1 or [::1], any port; `list`: exactly `origins`
+   * (each `scheme://host[:port]`). Same-origin and Origin-less requests are
+   * always let through (see src/server/cors.ts).
+   */
+  cors: { allow: 'any' | 'localhost' | 'list'; origins: string[] };
 }
 
 export type RateLimitName =
@@ -175,6 +192,31 @@ function crossChecks(nodeEnv: unknown, jwtSecret: unknown, databaseUrl: unknown)
   return { problems, db, name };
 }
 
+/**
+ * CORS_ORIGINS: `*`, or origins separated by commas. Unset: localhost origins outside
+ * production, none (same-origin only) in production.
+ */
+function corsOrigins(raw: string | undefined, production: boolean, problems: string[]): Config['cors'] {
+  if (raw === undefined || raw.trim() === '') return { allow: production ? 'list' : 'localhost', origins: [] };
+  if (raw.trim() === '*') return { allow: 'any', origins: [] };
+  const origins: string[] = [];
+  for (const entry of raw.split(',').map((o) => o.trim()).filter(Boolean)) {
+    const url = URL.canParse(entry) ? new URL(entry) : undefined;
+    // An origin is scheme://host[:port], nothing after it (a browser's Origin header never has a path).
+    const bare = url && url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+    if (!url || !bare || !['http:', 'https:'].includes(url.protocol)) {
+      problems.push(`CORS_ORIGINS: "${entry}" is not an origin like https://chat.example.com (or use *)`);
+    } else origins.push(url.origin);
+  }
+  return { allow: 'list', origins };
+}
+
+/** METRICS_*: on outside production; in production only with METRICS_PORT or METRICS_ENABLED=true. */
+function metricsSwitch(enabled: boolean | undefined, port: number | undefined, mainPort: number, production: boolean, problems: string[]): Config['metrics'] {
+  if (port !== undefined && port !== 0 && port === mainPort) problems.push('METRICS_PORT: must differ from PORT (or leave it unset to serve /metrics on PORT)');
+  return { enabled: enabled ?? (!production || port !== undefined), port };
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
@@ -195,9 +237,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secret = randomBytes(32).toString('base64url');
     generated = true;
   }
+  const production = e.NODE_ENV === 'production';
+  const cors = corsOrigins(e.CORS_ORIGINS, production, problems);
+  const metrics = metricsSwitch(e.METRICS_ENABLED, e.METRICS_PORT, e.PORT, production, problems);
   if (problems.length) throw new ConfigError(problems);
   const db = parsedDb!;
-  const dev = e.NODE_ENV !== 'production';
+  const dev = !production;
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -259,5 +304,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     cache: { ttlS: e.CACHE_TTL_S },
     logLevel: e.LOG_LEVEL,
+    metrics,
+    cors,
   };
 }

@@ -7,7 +7,7 @@ import { SessionStatus } from './auth/session-status';
 import { TokenSigner } from './auth/tokens';
 import { RateLimits } from './limits/rate-limits';
 import { type Config, ConfigError, loadConfig } from './config';
-import { createOrm, ensureDatabase, migrate } from './db/orm';
+import { createOrm, ensureDatabase, migrate, ormPoolStats } from './db/orm';
 import { SqlPool } from './db/pool';
 import { createDelivery } from './delivery';
 import { createLogger, type Logger } from './logger';
@@ -17,6 +17,7 @@ import { buildSchema } from './schema/build';
 import { mountGraphQLHttp } from './server/http';
 import { SocketClose } from './server/socket-caps';
 import { mountFallbacks } from './server/http-errors';
+import { AppMetrics } from './server/metrics';
 import { mountGraphQLWs } from './server/ws';
 import { AuthService } from './services/auth.service';
 import { Cache, UserCache } from './services/cache';
@@ -36,6 +37,8 @@ export interface App {
   httpServer: Server;
   /** The bound port (useful when PORT=0). */
   port(): number;
+  /** The port of the metrics server (METRICS_PORT), if it has one. */
+  metricsPort(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -87,6 +90,8 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const pubSub = createRedisPubSub(redis, redisSub, `${config.redis.prefix}ps:`);
     const em = () => orm.em.fork();
 
+    // A registry per app: a test process runs several servers.
+    const metrics = config.metrics.enabled ? new AppMetrics() : undefined;
     const sessions = new SessionStatus(em, redis, keys, config.sessions.cacheTtlS);
     const limits = new RateLimits(config.rateLimits, { redis, prefix: config.redis.prefix });
     const auth = new AuthService(em, new TokenSigner(config.jwt.secret, config.jwt.accessTtlS), sessions, config, pubSub, limits);
@@ -98,6 +103,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
       publisher: redis,
       groupMembers: (groupId) => services.groups.memberIds(groupId),
       syncSecret: createHash('sha256').update(`sync-token:${config.jwt.secret}`).digest(),
+      metrics: metrics?.delivery,
     });
     disposers.push(['delivery', () => delivery.dispose()]);
     const { engine, presence } = delivery;
@@ -109,7 +115,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const users = new UserService(em, auth, { friends, groups, notifications }, userCache);
     const services: Services = {
       auth, users, presence, engine, friends, notifications, groups, userCache, limits,
-      messages: new MessageService(em, pool, engine, (from, to) => services.friends.canMessage(from, to)),
+      messages: new MessageService(em, pool, engine, (from, to) => services.friends.canMessage(from, to), undefined, metrics?.sends),
       reads: new ReadService(em, pubSub),
       conversations: new ConversationService(em),
     };
@@ -119,10 +125,23 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     app.disable('x-powered-by');
     const httpServer = createServer(app);
     const ws = mountGraphQLWs({
-      config, log: log.child({ part: 'ws' }), schema, services, httpServer, pubSub,
+      config, log: log.child({ part: 'ws' }), schema, services, httpServer, pubSub, metrics: metrics?.operations,
     });
     delivery.nodes.onSlowConsumer = (c) =>
       ws.close(c.connectionId, SocketClose.SlowConsumer, `slow consumer: more than ${config.sockets.pushQueue} pushes wait unread; reconnect and sync`);
+    let metricsServer: Awaited<ReturnType<AppMetrics['listen']>> | undefined;
+    if (metrics) {
+      metrics.watch({
+        sockets: () => ws.wss.clients.size,
+        queues: [delivery.queues.delivery, delivery.queues.fanout],
+        pools: { sql: () => pool.stats(), orm: () => ormPoolStats(orm) },
+        redis: { main: () => redis, pubsub: () => redisSub, 'delivery-sub': () => delivery.subscriber },
+      });
+      if (config.metrics.port !== undefined) {
+        metricsServer = await metrics.listen(config.metrics.port, config.host);
+        disposers.push(['metrics-server', () => metricsServer!.close()]);
+      } else app.get('/metrics', metrics.handler());
+    }
     const apollo = await mountGraphQLHttp({
       config, log, schema, services, httpServer, app,
       ready: async () => ({
@@ -130,6 +149,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
         redis: await redis.ping().then(() => true, () => false),
       }),
       onDrain: () => ws.dispose(),
+      metrics: metrics?.operations,
     });
     disposers.push(['apollo', () => apollo.stop()]);
     // Last, after every route: unknown paths and stray errors get JSON, never express's HTML page.
@@ -141,7 +161,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     });
     const port = () => (httpServer.address() as AddressInfo).port;
     log.info({ port: port() }, `im-server listening on http://localhost:${port()}/graphql`);
-    return { config, log, services, httpServer, port, stop };
+    return { config, log, services, httpServer, port, metricsPort: () => metricsServer?.port, stop };
   } catch (e) {
     await stop();
     throw e;

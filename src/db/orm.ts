@@ -62,3 +62,26 @@ export async function migrate(orm: Orm, log: Logger): Promise<void> {
   const applied = await orm.getMigrator().up();
   if (applied.length) log.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
 }
+
+/**
+ * MikroORM's connection pool (knex's tarn pool) for metrics, or undefined
+ * where this MikroORM version keeps it elsewhere: connections in use, idle,
+ * open, and requests waiting for one.
+ */
+export function ormPoolStats(orm: Orm): { active: number; idle: number; total: number; waiting: number } | undefined {
+  try {
+    const pool = (orm.em.getConnection().getKnex().client as { pool?: TarnPool }).pool;
+    if (!pool) return undefined;
+    const active = pool.numUsed();
+    const idle = pool.numFree();
+    return { active, idle, total: active + idle, waiting: pool.numPendingAcquires() };
+  } catch {
+    return undefined;
+  }
+}
+
+interface TarnPool {
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+}

@@ -71,6 +71,12 @@ export class SqlPool {
     }
   }
 
+  /** The pool now (metrics): connections in use, idle and open, and requests waiting for one. */
+  stats(): { active: number; idle: number; total: number; waiting: number } {
+    const p = this.pool;
+    return { active: p.activeConnections(), idle: p.idleConnections(), total: p.totalConnections(), waiting: p.taskQueueSize() };
+  }
+
   end(): Promise<void> {
     return this.pool.end();
   }

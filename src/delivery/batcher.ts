@@ -33,6 +33,8 @@ export class Batcher {
     private readonly merge: (a: unknown[], b: unknown[]) => unknown[],
     /** How long rows gather before each statement (0: the next turn). */
     private readonly windowMs = 0,
+    /** Told the row count of every statement sent (metrics). */
+    private readonly onStatement: (rows: number) => void = () => undefined,
   ) {}
 
   private wait(): Promise<void> {
@@ -68,6 +70,7 @@ export class Batcher {
       for (const row of batch) this.pending.delete(row.key);
       // Rows are sorted so concurrent statements lock in one order; a deadlock is retried.
       batch.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      this.onStatement(batch.length);
       let error: unknown;
       for (let attempt = 1; ; attempt++) {
         try {

@@ -1,5 +1,6 @@
 import { flatParams, marks, unionRows } from '../db/sql-text';
 import { Batcher } from './batcher';
+import { type DeliveryMetrics, noDeliveryMetrics } from './metrics';
 import { type Cursor, mergeGuards, mergeSuccesses, type SyncTokenFields } from './rules';
 
 /** The little the store needs from a SQL connection (the mariadb pool and MikroORM's Connection both fit). */
@@ -41,7 +42,13 @@ export class CursorStore {
    * their job waits for (its pushes run beside them); shorter, as the job
    * holds a worker slot until then.
    */
-  constructor(private readonly sql: () => Sql, maxBatch = 200, successWindowMs = 20, guardWindowMs = 5) {
+  constructor(
+    private readonly sql: () => Sql,
+    metrics: Pick<DeliveryMetrics, 'cursorBatch'> = noDeliveryMetrics,
+    maxBatch = 200,
+    successWindowMs = 20,
+    guardWindowMs = 5,
+  ) {
     // D9 for many devices per statement: the rule is in the WHERE, evaluated under each row's lock.
     // The listed rows drive the join (STRAIGHT_JOIN), so each cursor is found by its key, never scanned.
     this.successes = new Batcher(maxBatch, (n, params) =>
@@ -55,12 +62,15 @@ export class CursorStore {
       ),
       mergeSuccessRows,
       successWindowMs,
+      (rows) => metrics.cursorBatch('success', rows),
     );
     // D7's late-commit guard for many users per statement (see offline()). Guards of one
     // user waiting together become one: failure(min m) does what each failure(m) would
     // (D8: the smallest m sets both columns), and a device is spared only if every guard
     // spared it (guarding a device that got the push is conservative: it re-syncs).
-    this.guards = new Batcher(maxBatch, (n, params) => this.applyGuards(n, params), mergeGuardRows, guardWindowMs);
+    this.guards = new Batcher(maxBatch, (n, params) => this.applyGuards(n, params), mergeGuardRows, guardWindowMs, (rows) =>
+      metrics.cursorBatch('guard', rows),
+    );
   }
 
   /**

@@ -8,6 +8,7 @@ import { Coalescer } from './coalescer';
 import { withDeadline } from './deadline';
 import { decodeDeliveries, decodeFanout, type DeliveryBatch, encodeDeliveries, encodeFanout, type Encoded } from './jobs';
 import type { MessageRow, MessageSource } from './message-source';
+import { type DeliveryMetrics, noDeliveryMetrics } from './metrics';
 import type { NodeBus } from './node-bus';
 import type { Connection, Presence, RemoteConnection } from './presence';
 import type { Queues } from './queues';
@@ -49,6 +50,8 @@ export interface EngineDeps {
   nodes: NodeBus;
   log: Logger;
   options: EngineOptions;
+  /** Outcomes and latencies (no-op when not given). */
+  metrics?: DeliveryMetrics;
 }
 
 export type Outcome = 'success' | 'failure';
@@ -76,8 +79,10 @@ export class DeliveryEngine {
   /** One-to-one messages committed in the same moment are planned together. */
   private readonly outbox: Coalescer<Held>;
   private readonly attaching = new Attaching(1000);
+  private readonly metrics: DeliveryMetrics;
 
   constructor(private readonly d: EngineDeps) {
+    this.metrics = d.metrics ?? noDeliveryMetrics;
     this.outbox = new Coalescer((planned) => this.saveDeliveries(planned));
   }
 
@@ -151,13 +156,18 @@ export class DeliveryEngine {
     const conns = await this.d.presence.connectionsOfMany([...new Set(planned.map((p) => p.receiverId))]);
     const live: Held[] = [];
     const guards: Promise<void>[] = [];
+    let offline = 0;
     for (const p of planned) {
       const own = p.receiverId === p.senderId;
       const holders = conns.get(p.receiverId)!;
       if (holders.some((c) => !own || c.deviceId !== p.originDeviceId)) live.push({ ...p, holders });
       else if (own) guards.push(this.d.store.offline(p.messageId, { userId: p.senderId, exceptDevices: [p.originDeviceId] }));
-      else guards.push(this.d.store.offline(p.messageId, { userIds: [p.receiverId] }));
+      else {
+        offline++;
+        guards.push(this.d.store.offline(p.messageId, { userIds: [p.receiverId] }));
+      }
     }
+    if (offline) this.metrics.delivered('offline', offline);
     await Promise.all([...guards, this.saveDeliveries(live)]);
   }
 
@@ -246,6 +256,7 @@ export class DeliveryEngine {
     const byDevice = new Map<string, RemoteConnection[]>();
     for (const c of conns) byDevice.set(c.deviceId, [...(byDevice.get(c.deviceId) ?? []), c]);
     const spared = [...byDevice.keys()];
+    if (!spared.length && receiverId !== message.sender_id) this.metrics.delivered('offline', 1);
     if (receiverId === message.sender_id && originDeviceId) spared.push(originDeviceId);
     // The guard concerns only the devices not pushed to, so it runs beside the pushes
     // (not before them, on the push's latency) and ends with the job, as D10 needs.
@@ -255,8 +266,11 @@ export class DeliveryEngine {
       ...[...byDevice].map(async ([deviceId, connections]) => {
         // Wait first, then push: an acknowledge can come back before publish() returns.
         const acked = this.d.acks.wait(receiverId, deviceId, messageId, this.d.options.ackTimeoutMs);
+        const pushedAt = performance.now();
         const sent = await Promise.all(connections.map((c) => this.d.nodes.push(c, message).then(() => true, () => false)));
         const ok = sent.some(Boolean) && (await acked);
+        if (ok) this.metrics.ackLatency((performance.now() - pushedAt) / 1000);
+        this.metrics.delivered(ok ? 'success' : 'failure', 1);
         outcomes.set(deviceId, ok ? 'success' : 'failure');
         if (ok) await this.d.store.successLater(receiverId, deviceId, messageId);
         else await this.d.store.failure(receiverId, deviceId, messageId);

@@ -5,12 +5,14 @@ import { AckBus } from './ack-bus';
 import { CursorStore, type Sql } from './cursor-store';
 import { DeliveryEngine } from './engine';
 import { MessageSource } from './message-source';
+import { type DeliveryMetrics, noDeliveryMetrics } from './metrics';
 import { NodeBus } from './node-bus';
 import { Presence } from './presence';
 import { createQueues } from './queues';
 
 export { DeliveryEngine } from './engine';
 export type { MessageRow } from './message-source';
+export { type DeliveryMetrics, type DeliveryOutcome, noDeliveryMetrics } from './metrics';
 
 /**
  * Builds the delivery library for one node: presence, cursor store, the
@@ -25,15 +27,17 @@ export async function createDelivery(d: {
   publisher: import('ioredis').default;
   groupMembers(groupId: string): Promise<string[]>;
   syncSecret: Buffer;
+  metrics?: DeliveryMetrics;
 }) {
   const c = d.config.delivery;
+  const metrics = d.metrics ?? noDeliveryMetrics;
   const subscriber = createRedis(d.config.redis.url, `im-delivery-sub-${d.nodeId}`);
   await subscriber.connect();
-  const store = new CursorStore(d.sql);
+  const store = new CursorStore(d.sql, metrics);
   const presence = new Presence(d.publisher, d.keys, c.presenceTtlS, d.nodeId);
   presence.onLapse = (conn) => store.fence(conn.userId, conn.deviceId); // D7
   const acks = new AckBus(d.publisher, subscriber, d.keys.ackChannel());
-  const nodes = new NodeBus(d.nodeId, d.publisher, subscriber, d.keys.nodeChannel, d.log.child({ part: 'node-bus' }), d.config.sockets.pushQueue);
+  const nodes = new NodeBus(d.nodeId, d.publisher, subscriber, d.keys.nodeChannel, d.log.child({ part: 'node-bus' }), d.config.sockets.pushQueue, metrics);
   await acks.start();
   await nodes.start();
   const queues = createQueues({ redisUrl: d.config.redis.url, prefix: d.keys.queuePrefix(), stallIntervalMs: c.stallIntervalMs, isWorker: true });
@@ -47,6 +51,7 @@ export async function createDelivery(d: {
     messages: new MessageSource(d.sql),
     groupMembers: d.groupMembers,
     log: d.log.child({ part: 'delivery' }),
+    metrics,
     options: {
       ackTimeoutMs: c.ackTimeoutMs,
       jobTimeoutMs: c.jobTimeoutMs,
@@ -62,6 +67,9 @@ export async function createDelivery(d: {
     engine,
     presence,
     nodes,
+    /** For health and metrics: the queues, and this library's own Redis connection. */
+    queues,
+    subscriber,
     async dispose() {
       await engine.stop();
       presence.stop();

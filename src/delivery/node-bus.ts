@@ -1,6 +1,7 @@
 import type { Logger } from '../logger';
 import type { Redis } from '../redis';
 import type { MessageRow } from './message-source';
+import { type DeliveryMetrics, noDeliveryMetrics } from './metrics';
 import type { Connection, RemoteConnection } from './presence';
 import { PushStream, QueueFull } from './push-stream';
 
@@ -28,7 +29,14 @@ export class NodeBus {
     private readonly channelOf: (nodeId: string) => string,
     private readonly log: Logger,
     private readonly pushQueue = 1024,
+    private readonly metrics: Pick<DeliveryMetrics, 'pushLatency'> = noDeliveryMetrics,
   ) {}
+
+  /** Hands a push to a socket of this node (its stream, which graphql-ws writes from at once). */
+  private handOver(deliver: (m: MessageRow) => void, m: MessageRow): void {
+    deliver(m);
+    this.metrics.pushLatency((Date.now() - m.created_at.getTime()) / 1000);
+  }
 
   async start(): Promise<void> {
     const mine = this.channelOf(this.nodeId);
@@ -37,7 +45,8 @@ export class NodeBus {
       try {
         const f = JSON.parse(payload.toString()) as Frame;
         f.m.created_at = new Date(f.m.created_at);
-        this.local.get(f.c)?.(f.m);
+        const deliver = this.local.get(f.c);
+        if (deliver) this.handOver(deliver, f.m);
       } catch (err) {
         this.log.warn({ err }, 'unreadable push frame');
       }
@@ -50,7 +59,7 @@ export class NodeBus {
     if (to.nodeId === this.nodeId) {
       const deliver = this.local.get(to.connectionId);
       if (!deliver) throw new Error('connection is gone');
-      deliver(message);
+      this.handOver(deliver, message);
       return;
     }
     const frame: Frame = { c: to.connectionId, m: message };

@@ -40,8 +40,27 @@ function detailsOf(error: unknown): Record<string, unknown> {
   return {};
 }
 
-/** Formats one error for the client; unexpected errors get INTERNAL_SERVER_ERROR (masked in production). */
+/**
+ * graphql-js ends some messages with suggestions (`Did you mean "content"?`) drawn
+ * from the schema: in production they would spell out what introspection hides.
+ */
+const SUGGESTION = / ?Did you mean [^?]*\?$/;
+
+/**
+ * Formats one error for the client; unexpected errors get INTERNAL_SERVER_ERROR
+ * (masked in production), and production drops field suggestions.
+ */
 export function formatForClient(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  opts: Parameters<typeof formatCode>[2],
+): GraphQLFormattedError {
+  const out = formatCode(formatted, error, opts);
+  if (!opts.production || !SUGGESTION.test(out.message)) return out;
+  return { ...out, message: out.message.replace(SUGGESTION, '') };
+}
+
+function formatCode(
   formatted: GraphQLFormattedError,
   error: unknown,
   opts: {

@@ -4,7 +4,6 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
-import cors from 'cors';
 import express, { type Express } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
@@ -13,8 +12,11 @@ import type { Ctx } from '../schema/context';
 import { limitRules } from '../schema/limits';
 import type { Services } from '../services';
 import { clientIp } from '../limits/client-ip';
+import { corsMiddleware } from './cors';
 import { formatForClient } from './format-error';
 import { graphqlErrors, onlyMountPath } from './http-errors';
+import type { OperationMetrics } from './metrics';
+import { operationsPlugin } from './operation-label';
 import { bearer, contextFor } from './http-context';
 
 export interface HttpDeps {
@@ -27,6 +29,8 @@ export interface HttpDeps {
   ready: () => Promise<Record<string, boolean>>;
   /** Called when Apollo drains, so the socket server stops with it. */
   onDrain: () => Promise<void>;
+  /** Counts each operation (absent: nothing is counted). */
+  metrics?: OperationMetrics;
 }
 
 export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> {
@@ -43,6 +47,8 @@ export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> 
     parseOptions: { maxTokens: config.limits.tokens },
     // Stack traces carry the server's file paths: development only (not test, not production).
     includeStacktraceInErrorResponses: config.env === 'development',
+    // No "Did you mean …" in validation errors: they would spell out the schema introspection hides.
+    hideSchemaDetailsFromClientErrors: config.env === 'production',
     logger: log.child({ part: 'apollo' }),
     formatError: (formatted, error) =>
       formatForClient(formatted, error, {
@@ -55,6 +61,7 @@ export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> 
       // the socket shares, in place, at the first HTTP request.
       ApolloServerPluginCacheControlDisabled(),
       { serverWillStart: async () => ({ drainServer: d.onDrain }) },
+      ...(d.metrics ? [operationsPlugin(d.metrics, d.schema)] : []),
       config.graphql.landingPage
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
         : ApolloServerPluginLandingPageDisabled(),
@@ -72,7 +79,7 @@ export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> 
   });
   d.app.use(
     '/graphql',
-    cors(),
+    corsMiddleware(config.cors),
     onlyMountPath,
     express.json({ limit: config.http.maxBody }),
     expressMiddleware(apollo, {

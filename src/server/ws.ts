@@ -11,7 +11,10 @@ import { limitRules } from '../schema/limits';
 import type { AppPubSub } from '../pubsub';
 import type { Services } from '../services';
 import { coalesceWrites } from './coalesce-writes';
+import { originAllowed } from './cors';
 import { formatForClient } from './format-error';
+import type { OperationMetrics } from './metrics';
+import { INVALID_OPERATION, operationLabeler } from './operation-label';
 import { compiledOperations } from './jit';
 import { bearer, contextFor } from './http-context';
 import { clientIp } from '../limits/client-ip';
@@ -25,6 +28,8 @@ type Extra = {
   expiry?: NodeJS.Timeout;
   /** Frees the socket's places in the per-user and per-device caps. */
   release?: () => void;
+  /** This socket's open subscriptions (by operation id), each with the call that ends its count. */
+  subs?: Map<string, () => void>;
   [key: string]: unknown;
 };
 
@@ -39,8 +44,10 @@ export function mountGraphQLWs(d: {
   services: Services;
   httpServer: Server;
   pubSub: AppPubSub;
+  /** Counts operations and open subscriptions (absent: nothing is counted). */
+  metrics?: OperationMetrics;
 }) {
-  const { config, log } = d;
+  const { config, log, metrics } = d;
   // A revoked session's sockets close at once, not when their access token expires.
   const bySession = new Map<string, Set<WebSocket>>();
   const byConnection = new Map<string, WebSocket>();
@@ -65,7 +72,13 @@ export function mountGraphQLWs(d: {
     );
   }, config.sessions.recheckS * 1000);
   recheck.unref();
-  const wss = new WebSocketServer({ server: d.httpServer, path: '/graphql', maxPayload: config.ws.maxPayload });
+  const wss = new WebSocketServer({
+    server: d.httpServer,
+    path: '/graphql',
+    maxPayload: config.ws.maxPayload,
+    // The CORS allowlist, for browsers' upgrades (which carry an Origin; other clients send none).
+    verifyClient: (info, done) => (originAllowed(config.cors, info.origin, info.req.headers.host) ? done(true) : done(false, 403, 'origin not allowed')),
+  });
   wss.on('connection', coalesceWrites); // before graphql-ws's own listener: no frame is sent earlier
   const ipOf = clientIp(config.trustProxy);
   const caps = new SocketCaps(config.sockets);
@@ -85,6 +98,12 @@ export function mountGraphQLWs(d: {
   ];
 
   const validated = new Map<string, DocumentNode>();
+  const label = operationLabeler(d.schema);
+  /** A refused operation, counted before graphql-ws sends its errors. */
+  const refuse = (errors: GraphQLError[], operation = INVALID_OPERATION): GraphQLError[] => {
+    metrics?.operation('ws', operation, String(errors[0]?.extensions?.code ?? 'GRAPHQL_VALIDATION_FAILED'));
+    return errors;
+  };
   const formatOpts = {
     production: config.env === 'production',
     onUnexpected: (err: unknown) => log.error({ err }, 'unexpected error in an operation'),
@@ -129,12 +148,31 @@ export function mountGraphQLWs(d: {
         set?.delete(ctx.extra.socket);
         if (sid && set && !set.size) bySession.delete(sid);
       },
+      // A subscription's stream is counted once, when it starts; its ending ends its count.
+      onOperation: (ctx, id, _payload, args, result) => {
+        if (!metrics || !(Symbol.asyncIterator in result)) return;
+        const field = label.of(args.document, args.operationName);
+        metrics.operation('ws', field, 'ok');
+        (ctx.extra.subs ??= new Map()).set(id, metrics.subscribed(field));
+      },
+      onComplete: (ctx, id) => {
+        const ended = ctx.extra.subs?.get(id);
+        if (!ended) return;
+        ended();
+        ctx.extra.subs!.delete(id);
+      },
       // The same error codes as over HTTP (see format-error.ts).
-      onNext: (_ctx, _id, _payload, _args, result) => {
-        if (!result.errors?.length) return;
+      onNext: (ctx, id, _payload, args, result) => {
+        const counted = !metrics || ctx.extra.subs?.has(id); // a pushed event, not an operation's result
+        if (!result.errors?.length) {
+          if (!counted) metrics.operation('ws', label.of(args.document, args.operationName), 'ok');
+          return;
+        }
         // No data at all is a request error (bad or missing variables): the client's input, as Apollo reports it.
         const opts = result.data === undefined ? { ...formatOpts, fallbackCode: 'BAD_USER_INPUT' } : formatOpts;
-        return { ...result, errors: result.errors.map((e) => formatForClient(e.toJSON(), e, opts)) };
+        const errors = result.errors.map((e) => formatForClient(e.toJSON(), e, opts));
+        if (!counted) metrics.operation('ws', label.of(args.document, args.operationName), String(errors[0].extensions?.code));
+        return { ...result, errors };
       },
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatForClient(e.toJSON(), e, formatOpts)),
       onSubscribe: async (ctx, _id, payload) => {
@@ -151,12 +189,15 @@ export function mountGraphQLWs(d: {
           } catch (e) {
             const message = e instanceof GraphQLError ? e.message : 'cannot parse the operation';
             const code = /tokens/.test(message) ? 'LIMIT_EXCEEDED' : 'GRAPHQL_PARSE_FAILED';
-            return [new GraphQLError(message, { extensions: { code } })];
+            return refuse([new GraphQLError(message, { extensions: { code } })]);
           }
           const errors = validate(d.schema, document, rules);
           if (errors.length) {
-            return errors.map((e) =>
-              e.extensions?.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }),
+            return refuse(
+              errors.map((e) =>
+                e.extensions?.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }),
+              ),
+              label.of(document, payload.operationName),
             );
           }
           if (validated.size >= 1000) validated.delete(validated.keys().next().value as string);
@@ -165,7 +206,7 @@ export function mountGraphQLWs(d: {
         // Which operation to run, reported as Apollo does over HTTP (graphql-ws would send a codeless error).
         if (!getOperationAST(document, payload.operationName ?? undefined)) {
           const named = payload.operationName ? `Unknown operation named "${payload.operationName}".` : 'Must provide operation name if query contains multiple operations.';
-          return [new GraphQLError(named, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
+          return refuse([new GraphQLError(named, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })]);
         }
         const contextValue = await contextFor(d.services, undefined, { connectionId: ctx.extra.connectionId, ip: ips.get(ctx.extra.socket) ?? 'unknown' });
         contextValue.auth = ctx.extra.auth ?? null;

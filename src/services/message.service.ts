@@ -24,6 +24,12 @@ export interface Page {
 
 class NoConversationYet extends Error {}
 
+/** What sending reports (metrics); wired by the composition root. */
+export interface SendMetrics {
+  /** A message was stored (a repeated clientMsgId is not counted). */
+  stored(): void;
+}
+
 /**
  * Stores messages (D1-D4) and reads history. The engine delivers them; this
  * service never pushes by itself.
@@ -38,6 +44,7 @@ export class MessageService {
     /** D1: throws NOT_FRIENDS / BLOCKED / NOT_FOUND unless sender may message receiver. */
     private readonly canMessage: (senderId: string, receiverId: string) => Promise<void>,
     private readonly limits = { content: 4096, ext: 1024 },
+    private readonly metrics: SendMetrics = { stored: () => undefined },
   ) {
     this.writer = new MessageWriter(pool);
   }
@@ -52,7 +59,10 @@ export class MessageService {
     // Most sends are stored together with whatever else is being sent (group commit);
     // what the batch cannot decide alone comes back null and is stored on its own.
     const stored = await this.writer.write({ senderId: sender.userId, ...input });
-    if (stored) return this.deliver(stored, sender.deviceId);
+    if (stored) {
+      this.metrics.stored();
+      return this.deliver(stored, sender.deviceId);
+    }
     return this.sendAlone(sender, input);
   }
 
@@ -71,6 +81,7 @@ export class MessageService {
     let row: MessageRow;
     try {
       row = await this.store(sender.userId, input);
+      this.metrics.stored();
     } catch (e) {
       if (!isDuplicate(e)) throw e;
       // D3: (sender, clientMsgId) is unique; the insert of a repeat fails and the stored row answers.

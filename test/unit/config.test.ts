@@ -177,3 +177,33 @@ test('HTTP_MAX_BODY: 256 KiB by default, in bytes, at least 1024', () => {
   assert.ok(problemsOf({ HTTP_MAX_BODY: '10' }).some((p) => p.startsWith('HTTP_MAX_BODY: ')));
   assert.ok(problemsOf({ HTTP_MAX_BODY: '256kb' }).some((p) => p.startsWith('HTTP_MAX_BODY: ')));
 });
+
+test('metrics: on outside production on the main port; off in production unless METRICS_PORT or METRICS_ENABLED=true', () => {
+  for (const env of ['development', 'test']) assert.deepEqual(loadConfig({ NODE_ENV: env }).metrics, { enabled: true, port: undefined }, env);
+  const base = { NODE_ENV: 'production', JWT_SECRET: SECRET_32 };
+  assert.deepEqual(loadConfig(base).metrics, { enabled: false, port: undefined });
+  assert.deepEqual(loadConfig({ ...base, METRICS_PORT: '9464' }).metrics, { enabled: true, port: 9464 });
+  assert.deepEqual(loadConfig({ ...base, METRICS_ENABLED: 'true' }).metrics, { enabled: true, port: undefined });
+  assert.deepEqual(loadConfig({ ...base, METRICS_PORT: '9464', METRICS_ENABLED: 'false' }).metrics, { enabled: false, port: 9464 });
+  assert.deepEqual(loadConfig({ METRICS_ENABLED: 'no' }).metrics, { enabled: false, port: undefined });
+  assert.equal(loadConfig({ METRICS_PORT: '0' }).metrics.port, 0, 'METRICS_PORT=0 picks a free port');
+  for (const port of ['abc', '-1', '65536']) assert.match(problemsOf({ METRICS_PORT: port })[0], /^METRICS_PORT: /);
+  assert.match(problemsOf({ PORT: '4000', METRICS_PORT: '4000' })[0], /^METRICS_PORT: must differ from PORT/);
+  assert.match(problemsOf({ METRICS_ENABLED: 'maybe' })[0], /^METRICS_ENABLED: /);
+});
+
+test('CORS_ORIGINS: localhost origins by default outside production, none in production, * or an explicit list', () => {
+  assert.deepEqual(loadConfig({}).cors, { allow: 'localhost', origins: [] });
+  assert.deepEqual(loadConfig({ NODE_ENV: 'test' }).cors, { allow: 'localhost', origins: [] });
+  assert.deepEqual(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET_32 }).cors, { allow: 'list', origins: [] });
+  assert.deepEqual(loadConfig({ CORS_ORIGINS: '*' }).cors, { allow: 'any', origins: [] });
+  // Origins are compared as browsers send them: lower-case host, no default port, no trailing slash.
+  assert.deepEqual(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET_32, CORS_ORIGINS: 'https://Chat.Example.com, http://127.0.0.1:8080/ ,https://a.example:443' }).cors, {
+    allow: 'list',
+    origins: ['https://chat.example.com', 'http://127.0.0.1:8080', 'https://a.example'],
+  });
+  for (const bad of ['chat.example.com', 'https://chat.example.com/app', 'ftp://chat.example.com', 'https://a.example,*']) {
+    const problems = problemsOf({ CORS_ORIGINS: bad });
+    assert.ok(problems.length >= 1 && problems.every((p) => p.startsWith('CORS_ORIGINS: ')), `${bad}: ${problems.join('; ')}`);
+  }
+});
