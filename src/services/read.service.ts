@@ -87,8 +87,11 @@ export class ReadService {
     const sql = em.getConnection();
     const [msg] = await sql.execute('SELECT sender_id FROM message WHERE id = ? AND conversation_id = ?', [messageId, groupId]);
     if (!msg || !inWindows(member.windows, messageId)) throw notFound('message');
-    const rows: Array<{ user_id: string; is_read: number }> = await sql.execute(
-      `SELECT cm.user_id, COALESCE(cm.last_read_id, 0) >= ? AS is_read FROM conversation_member cm
+    // Unread: members now who could see it and have not read it. Read: anyone whose window held it and who read it,
+    // members now or not. A deleted account is in neither: it can never read again (nor is it shown as a reader).
+    const rows: Array<{ user_id: string; is_read: number; active: number }> = await sql.execute(
+      `SELECT cm.user_id, COALESCE(cm.last_read_id, 0) >= ? AS is_read, cm.active FROM conversation_member cm
+        JOIN user u ON u.id = cm.user_id AND u.deleted_at IS NULL
         WHERE cm.conversation_id = ? AND cm.user_id <> ?
           AND ((cm.visible_from < ? AND (cm.visible_to IS NULL OR cm.visible_to >= ?))
             OR EXISTS (SELECT 1 FROM membership_window w WHERE w.user_id = cm.user_id AND w.conversation_id = cm.conversation_id
@@ -98,7 +101,7 @@ export class ReadService {
     );
     return {
       read: rows.filter((r) => Number(r.is_read)).map((r) => String(r.user_id)),
-      unread: rows.filter((r) => !Number(r.is_read)).map((r) => String(r.user_id)),
+      unread: rows.filter((r) => !Number(r.is_read) && Number(r.active)).map((r) => String(r.user_id)),
     };
   }
 }

@@ -105,7 +105,8 @@ async function agree(
   assert.equal(await unreadCount(carol, g), opts.member ? unread.length : undefined, 'unreadCount');
   if (opts.askReaders === false) return;
   for (const m of all) {
-    const expected = !want.includes(m.id) ? 'none' : unread.some((u) => u.id === m.id) ? 'unread' : 'read';
+    // Unread lists members now; a former member stays among the readers of what she read.
+    const expected = !want.includes(m.id) ? 'none' : !unread.some((u) => u.id === m.id) ? 'read' : opts.member ? 'unread' : 'none';
     assert.equal(await standing(bob, g, m.id, carol), expected, `messageReaders of ${m.id}`);
   }
 }

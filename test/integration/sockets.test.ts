@@ -180,9 +180,11 @@ describe('socket handshake', () => {
 
   test('init with an expired token (signed with the server secret): closed 4403', async () => {
     const u = await registerUser(s.url);
-    const expired = jwt.sign(claims(u.id), s.env.JWT_SECRET, { algorithm: 'HS256', issuer: 'im-server' });
+    // The user's own live session: only exp makes the difference.
+    const sid = (jwt.decode(u.token) as { sid: string }).sid;
+    const expired = jwt.sign(claims(u.id, { sid }), s.env.JWT_SECRET, { algorithm: 'HS256', issuer: 'im-server' });
     // Control: the same claims with a future exp are accepted by the server's signer, so only exp differs.
-    const fresh = jwt.sign(claims(u.id, { exp: Math.floor(Date.now() / 1000) + 600 }), s.env.JWT_SECRET, { algorithm: 'HS256', issuer: 'im-server' });
+    const fresh = jwt.sign(claims(u.id, { sid, exp: Math.floor(Date.now() / 1000) + 600 }), s.env.JWT_SECRET, { algorithm: 'HS256', issuer: 'im-server' });
     assert.equal((await ok(s.url, '{ me { id } }', {}, fresh)).me.id, u.id);
     assert.equal((await gql(s.url, '{ me { id } }', {}, expired)).errors?.[0].extensions?.code, 'UNAUTHENTICATED');
     assert.equal((await refusedAtInit(s.wsUrl, { authorization: `Bearer ${expired}` })).code, 4403);

@@ -16,7 +16,7 @@ test('a stream with pushQueue values unread: the next push throws, and the trans
   const stream = bus.open(conn, (m) => m.id, async () => undefined, async () => undefined);
   const first = stream.next(); // starts the stream; this read takes the first push
   const to = { ...conn, nodeId: 'n1' };
-  const row = (id: string) => ({ id }) as unknown as MessageRow;
+  const row = (id: string) => ({ id, created_at: new Date() }) as unknown as MessageRow;
   await bus.push(to, row('1'));
   assert.equal((await first).value, '1');
   for (const id of ['2', '3', '4']) await bus.push(to, row(id));

@@ -19,14 +19,14 @@ export class ReadReceipt {
 @ObjectType({
   simpleResolvers: true,
   description:
-    "A group message's audience, its sender left out: everyone whose membership windows hold the message, members now or not. " +
-    'Someone who could not see it (she joined after it, or it was sent while she was out of the group) is in neither list.',
+    "A group message's audience, its sender left out. " +
+    'Someone who could not see it (she joined after it, or it was sent while she was out of the group), and a deleted account, is in neither list.',
 })
 export class MessageReaders {
-  @Field(() => [User], { description: 'Those whose lastRead is at or above the message.' })
+  @Field(() => [User], { description: 'Everyone whose membership windows hold the message and whose lastRead is at or above it, members now or not.' })
   read!: User[];
 
-  @Field(() => [User], { description: 'Those who could see the message and have not read up to it.' })
+  @Field(() => [User], { description: 'Members now whose windows hold the message and who have not read up to it (a former member can no longer read it).' })
   unread!: User[];
 }
 
