@@ -7,6 +7,7 @@ import { Role, SessionRow, User } from '../entities';
 import { AppError, ErrorCode, conflict, unauthenticated } from '../errors';
 import type { AppPubSub } from '../pubsub';
 import type { Keys, Redis } from '../redis';
+import { accountKey, checkOptionalText, checkText, TEXT } from './text';
 
 export interface IssuedSession {
   accessToken: string;
@@ -36,14 +37,15 @@ export class AuthService {
 
   async register(input: { account: string; password: string; name?: string | null; deviceId?: string | null }): Promise<IssuedSession> {
     const em = this.em();
-    const accountKey = input.account.toLowerCase();
-    if (await em.count(User, { accountKey })) throw conflict(`account "${input.account}" is taken`);
+    const key = accountKey(checkText(input.account, TEXT.account));
+    if (await em.count(User, { accountKey: key })) throw conflict(`account "${input.account}" is taken`);
     const role = await em.findOneOrFail(Role, { name: 'user' });
     const user = em.create(User, {
       account: input.account,
-      accountKey,
-      passwordHash: await hashPassword(input.password),
-      name: input.name?.trim() || input.account,
+      accountKey: key,
+      passwordHash: await hashPassword(checkText(input.password, TEXT.password)),
+      // Stored as given (src/services/text.ts); the account when none is given.
+      name: checkOptionalText(input.name, TEXT.name) ?? input.account,
       role,
     });
     try {
@@ -59,8 +61,8 @@ export class AuthService {
 
   async login(input: { account: string; password: string; deviceId?: string | null }): Promise<IssuedSession> {
     const em = this.em();
-    const user = await em.findOne(User, { accountKey: input.account.toLowerCase(), deletedAt: null }, { populate: ['passwordHash'] });
-    const ok = await verifyPassword(user?.passwordHash ?? (await dummyHash()), input.password);
+    const user = await em.findOne(User, { accountKey: accountKey(checkText(input.account, TEXT.loginAccount)), deletedAt: null }, { populate: ['passwordHash'] });
+    const ok = await verifyPassword(user?.passwordHash ?? (await dummyHash()), checkText(input.password, TEXT.loginPassword));
     if (!user || !ok) throw unauthenticated('wrong account or password');
     return this.openSession(em, user, input.deviceId);
   }
@@ -112,7 +114,7 @@ export class AuthService {
   }
 
   private async openSession(em: EntityManager, user: User, deviceId?: string | null): Promise<IssuedSession> {
-    const device = deviceId || randomUUID();
+    const device = checkOptionalText(deviceId, TEXT.deviceId) ?? randomUUID();
     const id = randomUUID();
     const secret = randomBytes(32).toString('base64url');
     em.create(SessionRow, {

@@ -6,7 +6,9 @@ import { MESSAGE_COLUMNS, type MessageRow, newMessageRow, toMessageRow } from '.
 import { ConversationKind, GroupRole, MessageType } from '../entities/enums';
 import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
 import { directKey, findMembership } from './membership';
+import { repeatMismatch } from './message-batch';
 import { isDuplicate, MessageWriter } from './message-writer';
+import { checkOptionalText, checkText, TEXT, type TextRule } from './text';
 
 export interface SendInput {
   to: { userId?: string | null; groupId?: string | null };
@@ -37,10 +39,14 @@ export class MessageService {
     private readonly engine: DeliveryEngine,
     /** D1: throws NOT_FRIENDS / BLOCKED / NOT_FOUND unless sender may message receiver. */
     private readonly canMessage: (senderId: string, receiverId: string) => Promise<void>,
-    private readonly limits = { content: 4096, ext: 1024 },
+    limits = { content: 4096, ext: 1024 },
   ) {
     this.writer = new MessageWriter(pool);
+    this.rules = { content: { ...TEXT.content, max: limits.content }, ext: { ...TEXT.ext, max: limits.ext } };
   }
+
+  /** The text rules of content and ext, with this service's limits (code points). */
+  private readonly rules: { content: TextRule; ext: TextRule };
 
   /** How well sends are being grouped into transactions. */
   get writeStats(): { batches: number; stored: number } {
@@ -56,29 +62,38 @@ export class MessageService {
     return this.sendAlone(sender, input);
   }
 
-  /** D1-D3 for one message, with the exact error for each refusal. */
+  /**
+   * D1-D3 for one message, with the exact error for each refusal. Every
+   * repeated clientMsgId ends here (the batch leaves them out), so this is
+   * the one place that tells a repeat from a clash.
+   */
   private async sendAlone(sender: { userId: string; deviceId: string }, input: SendInput): Promise<MessageRow> {
-    if (input.to.userId) {
-      try {
-        await this.canMessage(sender.userId, input.to.userId);
-      } catch (e) {
-        // D3: a repeat of a message stored before the block still gets its receipt.
-        const stored = await this.byClientId(sender.userId, input.clientMsgId);
-        if (!stored) throw e;
-        return this.deliver(stored, sender.deviceId);
-      }
-    }
+    // D3 first: a repeat gets the stored receipt whatever changed since (a block, say), and
+    // a clash is refused before anything is written (not even a first conversation row).
+    const earlier = await this.byClientId(sender.userId, input.clientMsgId);
+    if (earlier) return this.deliver(this.repeatOf(earlier, sender.userId, input), sender.deviceId);
+    if (input.to.userId) await this.canMessage(sender.userId, input.to.userId);
     let row: MessageRow;
     try {
       row = await this.store(sender.userId, input);
     } catch (e) {
       if (!isDuplicate(e)) throw e;
-      // D3: (sender, clientMsgId) is unique; the insert of a repeat fails and the stored row answers.
+      // Stored meanwhile by a concurrent send: (sender, clientMsgId) is unique, and the stored row answers.
       const stored = await this.byClientId(sender.userId, input.clientMsgId);
       if (!stored) throw e;
-      row = stored;
+      row = this.repeatOf(stored, sender.userId, input);
     }
     return this.deliver(row, sender.deviceId);
+  }
+
+  /** D3: the stored message when the send repeats it exactly, else CONFLICT naming what differs. */
+  private repeatOf(stored: MessageRow, senderId: string, input: SendInput): MessageRow {
+    const differs = repeatMismatch(stored, { senderId, ...input });
+    if (!differs.length) return stored;
+    throw new AppError(ErrorCode.CONFLICT, `clientMsgId already used for a different message (its ${differs.join(', ')} differ${differs.length === 1 ? 's' : ''})`, {
+      clientMsgId: input.clientMsgId,
+      differs,
+    });
   }
 
   /** D4: the message is returned only once its delivery is enqueued. */
@@ -95,11 +110,10 @@ export class MessageService {
     const { userId, groupId } = input.to;
     if (!userId === !groupId) throw badInput('to needs exactly one of userId and groupId');
     if (userId === senderId) throw badInput('you cannot message yourself');
-    if (!/^[\x21-\x7e]{1,64}$/.test(input.clientMsgId)) throw badInput('clientMsgId must be 1 to 64 printable ASCII characters');
+    checkText(input.clientMsgId, TEXT.clientMsgId);
     if (!Object.values(MessageType).includes(input.type)) throw badInput('unknown message type');
-    const chars = [...input.content].length; // code points: an emoji counts as one
-    if (chars < 1 || chars > this.limits.content) throw badInput(`content must be 1 to ${this.limits.content} characters`, { length: chars });
-    if (input.ext != null && [...input.ext].length > this.limits.ext) throw badInput(`ext must be at most ${this.limits.ext} characters`);
+    checkText(input.content, this.rules.content);
+    checkOptionalText(input.ext, this.rules.ext);
   }
 
   private async byClientId(senderId: string, clientMsgId: string): Promise<MessageRow | null> {
