@@ -47,6 +47,8 @@ export class MessageService {
 
   /** The text rules of content and ext, with this service's limits (code points). */
   private readonly rules: { content: TextRule; ext: TextRule };
+  /** The last send in progress per "sender|clientMsgId", settled (never rejected). */
+  private readonly sending = new Map<string, Promise<void>>();
 
   /** How well sends are being grouped into transactions. */
   get writeStats(): { batches: number; stored: number } {
@@ -55,6 +57,25 @@ export class MessageService {
 
   async send(sender: { userId: string; deviceId: string }, input: SendInput): Promise<MessageRow> {
     this.validate(sender.userId, input);
+    // Sends of one (sender, clientMsgId) on this node run one after another, in arrival order: a
+    // repeat then finds the first one's row (D3), and a different message under that clientMsgId
+    // gets CONFLICT however the two would have been batched. Across nodes the unique key decides.
+    const key = `${sender.userId}|${input.clientMsgId}`;
+    const previous = this.sending.get(key);
+    const result = previous ? previous.then(() => this.sendOnce(sender, input)) : this.sendOnce(sender, input);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.sending.set(key, settled);
+    try {
+      return await result;
+    } finally {
+      if (this.sending.get(key) === settled) this.sending.delete(key);
+    }
+  }
+
+  private async sendOnce(sender: { userId: string; deviceId: string }, input: SendInput): Promise<MessageRow> {
     // Most sends are stored together with whatever else is being sent (group commit);
     // what the batch cannot decide alone comes back null and is stored on its own.
     const stored = await this.writer.write({ senderId: sender.userId, ...input });
