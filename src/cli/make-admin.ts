@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { loadConfig } from '../config';
 import { createOrm, ensureDatabase, migrate } from '../db/orm';
 import { createLogger } from '../logger';
+import { accountKey } from '../services/text';
 
 /** `npm run admin -- <account>`: gives an existing account the admin role (the first admin). */
 async function main(): Promise<void> {
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
     await migrate(orm, log);
     const res: { affectedRows: number } = await orm.em.getConnection().execute(
       `UPDATE user SET role_id = (SELECT id FROM role WHERE name = 'admin') WHERE account_key = ? AND deleted_at IS NULL`,
-      [account.toLowerCase()],
+      [accountKey(account)],
       'run',
     );
     if (res.affectedRows !== 1) {

@@ -22,8 +22,8 @@ export class User {
   @Property({ type: 'string', length: 64 })
   account!: string;
 
-  /** Lower-cased account: the unique key, so accounts are unique case-insensitively. */
-  @Property({ type: 'string', length: 64, fieldName: 'account_key' })
+  /** accountKey(account) (src/services/text.ts): the unique key, compared byte for byte. */
+  @Property({ type: 'string', length: 128, fieldName: 'account_key' })
   accountKey!: string;
 
   /** Never exposed: no @Field. */

@@ -28,7 +28,7 @@ export class UserResolver {
     @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
     @C() ctx: Ctx,
   ): Promise<User[]> {
-    return ctx.services.users.search(search.slice(0, 64), first ?? 20);
+    return ctx.services.users.search(search, first ?? 20);
   }
 
   @FieldResolver(() => Role)

@@ -8,6 +8,7 @@ import { AppError, ErrorCode, conflict, unauthenticated } from '../errors';
 import type { AppPubSub } from '../pubsub';
 import type { SessionStatus } from '../auth/session-status';
 import type { RateLimits } from '../limits/rate-limits';
+import { accountKey, checkOptionalText, checkText, TEXT } from './text';
 
 export interface IssuedSession {
   accessToken: string;
@@ -45,14 +46,15 @@ export class AuthService {
   async register(input: { account: string; password: string; name?: string | null; deviceId?: string | null }, ip: string): Promise<IssuedSession> {
     await this.limits.consume('registerIp', ip);
     const em = this.em();
-    const accountKey = input.account.toLowerCase();
-    if (await em.count(User, { accountKey })) throw conflict(`account "${input.account}" is taken`);
+    const key = accountKey(checkText(input.account, TEXT.account));
+    if (await em.count(User, { accountKey: key })) throw conflict(`account "${input.account}" is taken`);
     const role = await em.findOneOrFail(Role, { name: 'user' });
     const user = em.create(User, {
       account: input.account,
-      accountKey,
-      passwordHash: await hashPassword(input.password),
-      name: input.name?.trim() || input.account,
+      accountKey: key,
+      passwordHash: await hashPassword(checkText(input.password, TEXT.password)),
+      // Stored as given (src/services/text.ts); the account when none is given.
+      name: checkOptionalText(input.name, TEXT.name) ?? input.account,
       role,
     });
     try {
@@ -73,17 +75,17 @@ export class AuthService {
    * the account's count. Errors: RATE_LIMITED, UNAUTHENTICATED.
    */
   async login(input: { account: string; password: string; deviceId?: string | null }, ip: string): Promise<IssuedSession> {
-    const accountKey = input.account.toLowerCase();
+    const key = accountKey(checkText(input.account, TEXT.loginAccount));
     await this.limits.check('loginIp', ip);
-    await this.limits.check('loginAccount', accountKey);
+    await this.limits.check('loginAccount', key);
     const em = this.em();
-    const user = await em.findOne(User, { accountKey, deletedAt: null }, { populate: ['passwordHash'] });
-    const ok = await verifyPassword(user?.passwordHash ?? (await dummyHash()), input.password);
+    const user = await em.findOne(User, { accountKey: key, deletedAt: null }, { populate: ['passwordHash'] });
+    const ok = await verifyPassword(user?.passwordHash ?? (await dummyHash()), checkText(input.password, TEXT.loginPassword));
     if (!user || !ok) {
-      await Promise.all([this.limits.penalize('loginIp', ip), this.limits.penalize('loginAccount', accountKey)]);
+      await Promise.all([this.limits.penalize('loginIp', ip), this.limits.penalize('loginAccount', key)]);
       throw unauthenticated('wrong account or password');
     }
-    await this.limits.reset('loginAccount', accountKey);
+    await this.limits.reset('loginAccount', key);
     return this.openSession(em, user, input.deviceId);
   }
 
@@ -174,7 +176,7 @@ export class AuthService {
   }
 
   private async openSession(em: EntityManager, user: User, deviceId?: string | null): Promise<IssuedSession> {
-    const device = deviceId || randomUUID();
+    const device = checkOptionalText(deviceId, TEXT.deviceId) ?? randomUUID();
     const id = randomUUID();
     const secret = randomBytes(32).toString('base64url');
     em.create(SessionRow, {

@@ -3,6 +3,7 @@ import type { QueryResult } from '@mikro-orm/core';
 import { fromSqlDateTime } from '../db/sql-time';
 import { Notification, NotificationStatus, NotificationType } from '../entities';
 import { AppError, ErrorCode, badInput, conflict, forbidden, notFound } from '../errors';
+import { checkOptionalText, TEXT } from './text';
 import type { NotificationService } from './notification.service';
 
 /** The caller's view of one friend: their own settings plus the friendship's start. */
@@ -83,7 +84,7 @@ export class FriendService {
       }
       if (await this.hasBlocked(em, targetId, userId)) throw new AppError(ErrorCode.BLOCKED, 'this user has blocked you');
       return this.notifications.store(em, [
-        { type: NotificationType.FRIEND_REQUEST, senderId: userId, receiverId: targetId, remark: remark?.trim() || null },
+        { type: NotificationType.FRIEND_REQUEST, senderId: userId, receiverId: targetId, remark: checkOptionalText(remark, TEXT.requestRemark) ?? null },
       ]);
     });
     this.notifications.publish([note]);
@@ -147,7 +148,8 @@ export class FriendService {
     }
     const em = this.em();
     if (!(await this.areFriendsIn(em, userId, peerId))) throw notFriends();
-    const remark = patch.remark === undefined ? undefined : patch.remark?.trim() || null;
+    // Stored as given (src/services/text.ts); null clears it.
+    const remark = checkOptionalText(patch.remark, TEXT.friendRemark);
     const sets = ['updated_at = VALUES(updated_at)'];
     if (remark !== undefined) sets.push('remark = VALUES(remark)');
     if (patch.starred != null) sets.push('starred = VALUES(starred)');

@@ -5,6 +5,7 @@ import { ConversationKind, Group, GroupRole, type Notification, NotificationType
 import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
 import { marks } from '../db/sql-text';
 import { fromSqlDateTime } from '../db/sql-time';
+import { checkOptionalText, checkText, TEXT } from './text';
 import type { Keys } from '../redis';
 import type { Cache } from './cache';
 import type { FriendService } from './friend.service';
@@ -110,8 +111,8 @@ export class GroupService {
   }
 
   async create(userId: string, input: { name: string; memberIds: string[]; avatar?: string | null }): Promise<Group> {
-    const name = input.name.trim();
-    if (!name) throw badInput('name cannot be empty');
+    const name = checkText(input.name, TEXT.groupName);
+    checkOptionalText(input.avatar, TEXT.avatar);
     const others = input.memberIds.filter((id) => id !== userId);
     if (others.length + 1 > this.config.groups.maxSize) throw limitExceeded(this.config.groups.maxSize);
     let notes: Notification[] = [];

@@ -58,6 +58,41 @@ export function placeBatch(reqs: readonly BatchRequest[], s: LockedState): Place
   return out;
 }
 
+/** A send as repeatMismatch compares it with the message stored under its (sender, clientMsgId). */
+export interface RepeatCandidate extends BatchRequest {
+  type: number;
+  content: string;
+  ext?: string | null;
+}
+
+/** The stored fields repeatMismatch reads (a MessageRow has them). */
+export interface StoredMessage {
+  sender_id: string;
+  receiver_id: string | null;
+  group_id: string | null;
+  type: number;
+  content: string;
+  ext: string | null;
+}
+
+/**
+ * D3: what differs between a stored message and a send of the same
+ * (sender, clientMsgId); empty for a true repeat, which gets the stored
+ * receipt. Anything else is another message under a used clientMsgId, which
+ * the sender must hear about (CONFLICT), never get the first message's
+ * receipt for. Texts compare exactly: what is stored is what was sent
+ * (src/services/text.ts), and ext null and omitted are the same.
+ */
+export function repeatMismatch(stored: StoredMessage, send: RepeatCandidate): Array<'sender' | 'conversation' | 'type' | 'content' | 'ext'> {
+  const out: Array<'sender' | 'conversation' | 'type' | 'content' | 'ext'> = [];
+  if (stored.sender_id !== send.senderId) out.push('sender');
+  if ((stored.receiver_id ?? null) !== (send.to.userId ?? null) || (stored.group_id ?? null) !== (send.to.groupId ?? null)) out.push('conversation');
+  if (Number(stored.type) !== Number(send.type)) out.push('type');
+  if (stored.content !== send.content) out.push('content');
+  if ((stored.ext ?? null) !== (send.ext ?? null)) out.push('ext');
+  return out;
+}
+
 /**
  * D2 for a batch: each conversation's head moves to its last seq in the
  * batch, and each sender's lastRead to their own last message there.

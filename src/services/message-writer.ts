@@ -37,7 +37,9 @@ const VALID_ROLES = new Set<number>(Object.values(GroupRole).filter((v): v is nu
  * A request it cannot decide on its own answers null, and the caller stores it
  * alone on the one-message path, which gives the exact error or the stored
  * repeat (D1, D3): a first message of a conversation, a failed D1 check, a
- * group the sender is not in, a repeated clientMsgId.
+ * group the sender is not in, a repeated clientMsgId. So every repeat, true
+ * or a clash with another message, is told apart in one place
+ * (MessageService.sendAlone, by repeatMismatch).
  */
 export class MessageWriter {
   /** Committed batches and the messages they stored (the rest went the one-message path). */
@@ -97,7 +99,8 @@ export class MessageWriter {
 
   private async flushOne(): Promise<void> {
     if (!this.pending.length || this.inFlight >= this.maxInFlight) return;
-    // A repeated (sender, clientMsgId) waits for the next batch, where it finds the stored row.
+    // A repeated (sender, clientMsgId) waits for the next batch, where it finds the stored row
+    // and goes the one-message path (a true repeat gets the receipt, anything else CONFLICT).
     const batch: Pending[] = [];
     const rest: Pending[] = [];
     const seen = new Set<string>();

@@ -6,7 +6,9 @@ import { MESSAGE_COLUMNS, type MessageRow, newMessageRow, toMessageRow } from '.
 import { ConversationKind, GroupRole, MessageType } from '../entities/enums';
 import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
 import { directKey, findMembership } from './membership';
+import { repeatMismatch } from './message-batch';
 import { isDuplicate, MessageWriter } from './message-writer';
+import { checkOptionalText, checkText, TEXT, type TextRule } from './text';
 
 export interface SendInput {
   to: { userId?: string | null; groupId?: string | null };
@@ -43,11 +45,17 @@ export class MessageService {
     private readonly engine: DeliveryEngine,
     /** D1: throws NOT_FRIENDS / BLOCKED / NOT_FOUND unless sender may message receiver. */
     private readonly canMessage: (senderId: string, receiverId: string) => Promise<void>,
-    private readonly limits = { content: 4096, ext: 1024 },
+    limits = { content: 4096, ext: 1024 },
     private readonly metrics: SendMetrics = { stored: () => undefined },
   ) {
     this.writer = new MessageWriter(pool);
+    this.rules = { content: { ...TEXT.content, max: limits.content }, ext: { ...TEXT.ext, max: limits.ext } };
   }
+
+  /** The text rules of content and ext, with this service's limits (code points). */
+  private readonly rules: { content: TextRule; ext: TextRule };
+  /** The last send in progress per "sender|clientMsgId", settled (never rejected). */
+  private readonly sending = new Map<string, Promise<void>>();
 
   /** How well sends are being grouped into transactions. */
   get writeStats(): { batches: number; stored: number } {
@@ -56,6 +64,25 @@ export class MessageService {
 
   async send(sender: { userId: string; deviceId: string }, input: SendInput): Promise<MessageRow> {
     this.validate(sender.userId, input);
+    // Sends of one (sender, clientMsgId) on this node run one after another, in arrival order: a
+    // repeat then finds the first one's row (D3), and a different message under that clientMsgId
+    // gets CONFLICT however the two would have been batched. Across nodes the unique key decides.
+    const key = `${sender.userId}|${input.clientMsgId}`;
+    const previous = this.sending.get(key);
+    const result = previous ? previous.then(() => this.sendOnce(sender, input)) : this.sendOnce(sender, input);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.sending.set(key, settled);
+    try {
+      return await result;
+    } finally {
+      if (this.sending.get(key) === settled) this.sending.delete(key);
+    }
+  }
+
+  private async sendOnce(sender: { userId: string; deviceId: string }, input: SendInput): Promise<MessageRow> {
     // Most sends are stored together with whatever else is being sent (group commit);
     // what the batch cannot decide alone comes back null and is stored on its own.
     const stored = await this.writer.write({ senderId: sender.userId, ...input });
@@ -66,30 +93,39 @@ export class MessageService {
     return this.sendAlone(sender, input);
   }
 
-  /** D1-D3 for one message, with the exact error for each refusal. */
+  /**
+   * D1-D3 for one message, with the exact error for each refusal. Every
+   * repeated clientMsgId ends here (the batch leaves them out), so this is
+   * the one place that tells a repeat from a clash.
+   */
   private async sendAlone(sender: { userId: string; deviceId: string }, input: SendInput): Promise<MessageRow> {
-    if (input.to.userId) {
-      try {
-        await this.canMessage(sender.userId, input.to.userId);
-      } catch (e) {
-        // D3: a repeat of a message stored before the block still gets its receipt.
-        const stored = await this.byClientId(sender.userId, input.clientMsgId);
-        if (!stored) throw e;
-        return this.deliver(stored, sender.deviceId);
-      }
-    }
+    // D3 first: a repeat gets the stored receipt whatever changed since (a block, say), and
+    // a clash is refused before anything is written (not even a first conversation row).
+    const earlier = await this.byClientId(sender.userId, input.clientMsgId);
+    if (earlier) return this.deliver(this.repeatOf(earlier, sender.userId, input), sender.deviceId);
+    if (input.to.userId) await this.canMessage(sender.userId, input.to.userId);
     let row: MessageRow;
     try {
       row = await this.store(sender.userId, input);
       this.metrics.stored();
     } catch (e) {
       if (!isDuplicate(e)) throw e;
-      // D3: (sender, clientMsgId) is unique; the insert of a repeat fails and the stored row answers.
+      // Stored meanwhile by a concurrent send: (sender, clientMsgId) is unique, and the stored row answers.
       const stored = await this.byClientId(sender.userId, input.clientMsgId);
       if (!stored) throw e;
-      row = stored;
+      row = this.repeatOf(stored, sender.userId, input);
     }
     return this.deliver(row, sender.deviceId);
+  }
+
+  /** D3: the stored message when the send repeats it exactly, else CONFLICT naming what differs. */
+  private repeatOf(stored: MessageRow, senderId: string, input: SendInput): MessageRow {
+    const differs = repeatMismatch(stored, { senderId, ...input });
+    if (!differs.length) return stored;
+    throw new AppError(ErrorCode.CONFLICT, `clientMsgId already used for a different message (its ${differs.join(', ')} differ${differs.length === 1 ? 's' : ''})`, {
+      clientMsgId: input.clientMsgId,
+      differs,
+    });
   }
 
   /** D4: the message is returned only once its delivery is enqueued. */
@@ -106,11 +142,10 @@ export class MessageService {
     const { userId, groupId } = input.to;
     if (!userId === !groupId) throw badInput('to needs exactly one of userId and groupId');
     if (userId === senderId) throw badInput('you cannot message yourself');
-    if (!/^[\x21-\x7e]{1,64}$/.test(input.clientMsgId)) throw badInput('clientMsgId must be 1 to 64 printable ASCII characters');
+    checkText(input.clientMsgId, TEXT.clientMsgId);
     if (!Object.values(MessageType).includes(input.type)) throw badInput('unknown message type');
-    const chars = [...input.content].length; // code points: an emoji counts as one
-    if (chars < 1 || chars > this.limits.content) throw badInput(`content must be 1 to ${this.limits.content} characters`, { length: chars });
-    if (input.ext != null && [...input.ext].length > this.limits.ext) throw badInput(`ext must be at most ${this.limits.ext} characters`);
+    checkText(input.content, this.rules.content);
+    checkOptionalText(input.ext, this.rules.ext);
   }
 
   private async byClientId(senderId: string, clientMsgId: string): Promise<MessageRow | null> {

@@ -13,6 +13,7 @@ export interface AccountRelations {
   groups: GroupService;
   notifications: NotificationService;
 }
+import { accountKey, checkOptionalText, checkText, TEXT } from './text';
 
 export const PERMISSIONS = { userGet: 'userGet', userDel: 'userDel', roleSet: 'roleSet' } as const;
 export type PermissionName = keyof typeof PERMISSIONS;
@@ -37,14 +38,13 @@ export class UserService {
     return this.em().find(User, { id: { $in: [...ids] } });
   }
 
-  /** Prefix search on account and name; served by the account and name indexes. */
+  /** Prefix search on account (by its key) and name; served by the account and name indexes. */
   async search(text: string, first: number): Promise<User[]> {
-    const q = text.trim();
+    const q = checkText(text, TEXT.search).trim();
     if (!q) return [];
-    const like = `${escapeLike(q)}%`;
     return this.em().find(
       User,
-      { deletedAt: null, $or: [{ accountKey: { $like: like.toLowerCase() } }, { name: { $like: like } }] },
+      { deletedAt: null, $or: [{ accountKey: { $like: `${escapeLike(accountKey(q))}%` } }, { name: { $like: `${escapeLike(q)}%` } }] },
       { limit: Math.min(Math.max(first, 1), 50), orderBy: { id: 'asc' } },
     );
   }
@@ -53,12 +53,13 @@ export class UserService {
     const em = this.em();
     const user = await em.findOne(User, { id: userId, deletedAt: null });
     if (!user) throw notFound('user');
+    // Stored as given: a read returns exactly what was sent (src/services/text.ts).
     if (input.name !== undefined) {
-      if (input.name === null || !input.name.trim()) throw badInput('name cannot be empty');
-      user.name = input.name.trim();
+      if (input.name === null) throw badInput('name cannot be empty');
+      user.name = checkText(input.name, TEXT.name);
     }
-    if (input.avatar !== undefined) user.avatar = input.avatar;
-    if (input.email !== undefined) user.email = input.email;
+    if (input.avatar !== undefined) user.avatar = checkOptionalText(input.avatar, TEXT.avatar);
+    if (input.email !== undefined) user.email = checkOptionalText(input.email, TEXT.email);
     await em.flush();
     await this.cache?.invalidate(userId);
     return user;
@@ -129,8 +130,9 @@ export class UserService {
   async setRole(callerId: string, targetId: string, roleName: string): Promise<User> {
     if (!(await this.permissionsOf(callerId)).has(PERMISSIONS.roleSet)) throw forbidden('changing roles needs the permission roleSet');
     const em = this.em();
-    const role = await em.findOne(Role, { name: roleName });
-    if (!role) throw badInput(`unknown role "${roleName}"`);
+    const role = await em.findOne(Role, { name: checkText(roleName, TEXT.role) });
+    // The column's collation would match 'ADMIN' or 'admin ' too: role names are exact.
+    if (!role || role.name !== roleName) throw badInput(`unknown role "${roleName}"`);
     const user = await em.findOne(User, { id: targetId, deletedAt: null });
     if (!user) throw notFound('user');
     user.role = role;

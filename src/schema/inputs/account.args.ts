@@ -1,43 +1,42 @@
-import { IsOptional, Length, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsOptional } from 'class-validator';
 import { ArgsType, Field } from 'type-graphql';
-
-const DEVICE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+import { TEXT } from '../../services/text';
+import { Text } from '../text';
 
 @ArgsType()
 export class RegisterArgs {
   @Field(() => String)
-  @Length(3, 64, { message: 'account must be 3 to 64 characters' })
-  @Matches(/^[\p{L}\p{N}._-]+$/u, { message: 'account may hold letters, digits, ".", "_" and "-" only' })
+  @Text(TEXT.account)
   account!: string;
 
   @Field(() => String)
-  @MinLength(8, { message: 'password must be at least 8 characters' })
-  @MaxLength(256, { message: 'password must be at most 256 characters' })
+  @Text(TEXT.password)
   password!: string;
 
+  /** Stored as given; the account when omitted. */
   @Field(() => String, { nullable: true })
   @IsOptional()
-  @Length(1, 64, { message: 'name must be 1 to 64 characters' })
+  @Text(TEXT.name)
   name?: string | null;
 
   @Field(() => String, { nullable: true })
   @IsOptional()
-  @Matches(DEVICE_ID, { message: 'deviceId must be 1 to 64 characters of letters, digits, ".", "_", ":" or "-"' })
+  @Text(TEXT.deviceId)
   deviceId?: string | null;
 }
 
 @ArgsType()
 export class LoginArgs {
   @Field(() => String)
-  @MaxLength(64, { message: 'account must be at most 64 characters' })
+  @Text(TEXT.loginAccount)
   account!: string;
 
   @Field(() => String)
-  @MaxLength(256, { message: 'password must be at most 256 characters' })
+  @Text(TEXT.loginPassword)
   password!: string;
 
   @Field(() => String, { nullable: true })
   @IsOptional()
-  @Matches(DEVICE_ID, { message: 'deviceId must be 1 to 64 characters of letters, digits, ".", "_", ":" or "-"' })
+  @Text(TEXT.deviceId)
   deviceId?: string | null;
 }

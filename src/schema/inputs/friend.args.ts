@@ -1,14 +1,17 @@
-import { IsOptional, MaxLength } from 'class-validator';
+import { IsOptional } from 'class-validator';
 import { ArgsType, Field, ID } from 'type-graphql';
+import { TEXT } from '../../services/text';
+import { Text } from '../text';
 
 @ArgsType()
 export class SendFriendRequestArgs {
   @Field(() => ID)
   userId!: string;
 
+  /** Stored as given; null or omitted for none (a blank remark is refused). */
   @Field(() => String, { nullable: true })
   @IsOptional()
-  @MaxLength(255, { message: 'remark must be at most 255 characters' })
+  @Text(TEXT.requestRemark)
   remark?: string | null;
 }
 
@@ -20,7 +23,7 @@ export class UpdateFriendArgs {
 
   @Field(() => String, { nullable: true })
   @IsOptional()
-  @MaxLength(64, { message: 'remark must be at most 64 characters' })
+  @Text(TEXT.friendRemark)
   remark?: string | null;
 
   @Field(() => Boolean, { nullable: true })

@@ -1,10 +1,12 @@
-import { IsOptional, IsUrl, Length, MaxLength } from 'class-validator';
+import { IsOptional, IsUrl } from 'class-validator';
 import { ArgsType, Field, ID } from 'type-graphql';
+import { TEXT } from '../../services/text';
+import { Text } from '../text';
 
 @ArgsType()
 export class CreateGroupArgs {
   @Field(() => String)
-  @Length(1, 64, { message: 'name must be 1 to 64 characters' })
+  @Text(TEXT.groupName)
   name!: string;
 
   @Field(() => [ID])
@@ -12,7 +14,7 @@ export class CreateGroupArgs {
 
   @Field(() => String, { nullable: true })
   @IsOptional()
-  @MaxLength(1024, { message: 'avatar must be at most 1024 characters' })
+  @Text(TEXT.avatar)
   @IsUrl({ require_tld: false }, { message: 'avatar must be a URL' })
   avatar?: string | null;
 }

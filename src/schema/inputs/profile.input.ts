@@ -1,21 +1,24 @@
-import { IsEmail, IsOptional, IsUrl, Length, MaxLength } from 'class-validator';
+import { IsEmail, IsOptional, IsUrl } from 'class-validator';
 import { Field, InputType } from 'type-graphql';
+import { TEXT } from '../../services/text';
+import { Text } from '../text';
 
 @InputType()
 export class ProfileInput {
   @Field(() => String, { nullable: true })
   @IsOptional()
-  @Length(1, 64, { message: 'name must be 1 to 64 characters' })
+  @Text(TEXT.name)
   name?: string | null;
 
   @Field(() => String, { nullable: true })
   @IsOptional()
-  @MaxLength(1024, { message: 'avatar must be at most 1024 characters' })
+  @Text(TEXT.avatar)
   @IsUrl({ require_tld: false }, { message: 'avatar must be a URL' })
   avatar?: string | null;
 
   @Field(() => String, { nullable: true })
   @IsOptional()
+  @Text(TEXT.email)
   @IsEmail({}, { message: 'email must be an email address' })
   email?: string | null;
 }
