@@ -101,7 +101,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
       config, log, keys, nodeId: randomUUID(),
       sql: () => pool,
       publisher: redis,
-      groupMembers: (groupId) => services.groups.memberIds(groupId),
+      groupAudience: (groupId, messageId) => services.groups.audienceOf(groupId, messageId),
       syncSecret: createHash('sha256').update(`sync-token:${config.jwt.secret}`).digest(),
       metrics: metrics?.delivery,
     });

@@ -44,8 +44,8 @@ export interface EngineDeps {
   acks: AckBus;
   queues: Queues;
   messages: MessageSource;
-  /** Active member ids of a group (cached by the caller). */
-  groupMembers(groupId: string): Promise<string[]>;
+  /** The users whose membership windows hold a group message (src/services/group.service.ts audienceOf). */
+  groupAudience(groupId: string, messageId: string): Promise<string[]>;
   /** Carries pushes to sockets on this node or another. */
   nodes: NodeBus;
   log: Logger;
@@ -132,7 +132,7 @@ export class DeliveryEngine {
       ]);
       return;
     }
-    const members = await this.d.groupMembers(message.group_id);
+    const members = await this.d.groupAudience(message.group_id, message.id);
     const batches = planFanout(members, message.sender_id, this.d.options.fanoutBatch);
     const jobs = batches.map((receiverIds, i) =>
       this.d.queues.fanout

@@ -25,7 +25,7 @@ export async function createDelivery(d: {
   nodeId: string;
   sql: () => Sql;
   publisher: import('ioredis').default;
-  groupMembers(groupId: string): Promise<string[]>;
+  groupAudience(groupId: string, messageId: string): Promise<string[]>;
   syncSecret: Buffer;
   metrics?: DeliveryMetrics;
 }) {
@@ -49,7 +49,7 @@ export async function createDelivery(d: {
     nodes,
     queues,
     messages: new MessageSource(d.sql),
-    groupMembers: d.groupMembers,
+    groupAudience: d.groupAudience,
     log: d.log.child({ part: 'delivery' }),
     metrics,
     options: {

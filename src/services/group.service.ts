@@ -73,6 +73,25 @@ export class GroupService {
     return ids;
   }
 
+  /**
+   * A group message's audience: every user whose membership windows hold
+   * message `messageId` (joined before it, and still a member or left at or
+   * after it), the sender included. Its fan-out plans for exactly these, so a
+   * member removed between the message's commit and its fan-out still gets it
+   * (or a D7 guard), and one added after it does not.
+   */
+  async audienceOf(groupId: string, messageId: string): Promise<string[]> {
+    const rows: Row[] = await this.em().execute(
+      `SELECT user_id FROM conversation_member
+        WHERE conversation_id = ? AND visible_from < ? AND (visible_to IS NULL OR visible_to >= ?)
+       UNION
+       SELECT user_id FROM membership_window
+        WHERE conversation_id = ? AND visible_to >= ? AND visible_from < ?`,
+      [groupId, messageId, messageId, groupId, messageId, messageId],
+    );
+    return rows.map((r) => String(r.user_id)).sort();
+  }
+
   async isMember(groupId: string, userId: string): Promise<boolean> {
     return (await this.memberIds(groupId)).includes(userId);
   }

@@ -217,3 +217,27 @@ test('dissolve after a removal and re-add: every window stays readable, the grou
   // Reading stays possible inside her windows.
   assert.equal((await ok(s.url, MARK, { g, u: m3.id }, carol.token)).markRead.lastRead, m3.id);
 });
+
+test("a group message's fan-out audience is the members whose windows hold it, however membership changed after it", async () => {
+  const t = await trio();
+  const { bob, carol, alice, g } = t;
+  const dave = await registerUser(s.url);
+  await makeFriends(s.url, bob, dave);
+  const audience = (m: Msg) => s.app.services.groups.audienceOf(g, m.id);
+  const sorted = (us: TestUser[]) => us.map((u) => u.id).sort();
+  const m1 = await send(s.url, bob, { groupId: g }, 'm1');
+  // Carol is removed after m1 was stored (as if between its commit and its fan-out): m1 is still hers.
+  await ok(s.url, REMOVE, { g, u: carol.id }, bob.token);
+  const m2 = await send(s.url, bob, { groupId: g }, 'm2');
+  await ok(s.url, ADD, { g, u: [carol.id, dave.id] }, bob.token);
+  const m3 = await send(s.url, bob, { groupId: g }, 'm3');
+  assert.deepEqual(await audience(m1), sorted([bob, carol, alice]), 'm1: carol removed after it is in, dave added after it is not');
+  assert.deepEqual(await audience(m2), sorted([bob, alice]), 'm2: sent while carol was out');
+  assert.deepEqual(await audience(m3), sorted([bob, carol, alice, dave]));
+  // Carol leaves after m3 and re-joins: m1's window now lies in membership_window, and still counts.
+  await ok(s.url, LEAVE, { g }, carol.token);
+  await send(s.url, bob, { groupId: g }, 'm4');
+  await ok(s.url, ADD, { g, u: [carol.id] }, bob.token);
+  assert.deepEqual(await audience(m1), sorted([bob, carol, alice]));
+  assert.deepEqual(await audience(m3), sorted([bob, carol, alice, dave]));
+});
