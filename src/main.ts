@@ -28,6 +28,7 @@ import type { Services } from './services';
 import { ConversationService } from './services/conversation.service';
 import { MessageService } from './services/message.service';
 import { ReadService } from './services/read.service';
+import { TypingService } from './services/typing.service';
 import { UserService } from './services/user.service';
 
 export interface App {
@@ -117,6 +118,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
       auth, users, presence, engine, friends, notifications, groups, userCache, limits,
       messages: new MessageService(em, pool, engine, (from, to) => services.friends.canMessage(from, to), undefined, metrics?.sends),
       reads: new ReadService(em, pubSub),
+      typing: new TypingService(friends, groups, pubSub),
       conversations: new ConversationService(em),
     };
 

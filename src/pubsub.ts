@@ -15,6 +15,8 @@ export type Topics = {
   MESSAGE: [connectionId: string, payload: Record<string, unknown>];
   /** A read receipt for one user (D16). */
   READ_RECEIPT: [userId: string, payload: Record<string, unknown>];
+  /** A typing notice for one user (best effort, services/typing.service.ts). */
+  TYPING: [userId: string, payload: { userId: string; groupId: string | null; ttlMs: number }];
   /** A session was revoked (logout, refresh reuse, deleted user): its sockets close on every node. */
   SESSION_REVOKED: [payload: { sessionId: string }];
 };

@@ -7,6 +7,7 @@ import type { DeliveryEngine } from '../delivery/engine';
 import type { ConversationService } from './conversation.service';
 import type { MessageService } from './message.service';
 import type { ReadService } from './read.service';
+import type { TypingService } from './typing.service';
 import type { UserService } from './user.service';
 import type { RateLimits } from '../limits/rate-limits';
 
@@ -26,4 +27,5 @@ export interface Services {
   userCache: UserCache;
   /** Rate limits (RL_* in config.ts); resolvers take a point before the work. */
   limits: RateLimits;
+  typing: TypingService;
 }
