@@ -27,7 +27,7 @@ export async function createDelivery(d: {
   syncSecret: Buffer;
 }) {
   const c = d.config.delivery;
-  const subscriber = createRedis(d.config.redis.url, `im-delivery-sub-${d.nodeId}`);
+  const subscriber = createRedis(d.config.redis.url, `im-delivery-sub-${d.nodeId}`, d.log);
   await subscriber.connect();
   const store = new CursorStore(d.sql);
   const presence = new Presence(d.publisher, d.keys, c.presenceTtlS, d.nodeId);

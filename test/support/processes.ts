@@ -73,7 +73,7 @@ export async function startNode(
   const tail = new LogTail();
   const child = spawn(process.execPath, [MAIN], {
     env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      PATH: process.env.PATH ?? '',
       NODE_ENV: 'test',
       LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'warn',
       ...env,
