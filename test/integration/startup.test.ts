@@ -98,12 +98,26 @@ async function assertOneLineFailure(env: Record<string, string>, patterns: RegEx
   return lines[0];
 }
 
-test('`npm start`: SIGTERM to npm reaches the server, which closes its port and exits; npm exits 0, nothing stays behind', async (t) => {
+/** Modification times of the build's outputs (compiled code, build state, generated wire module). */
+function buildStamps(): Record<string, number> {
+  const files = ['dist/src/main.js', 'dist/tsconfig.tsbuildinfo', 'src/wire/im.js', 'src/wire/im.d.ts', 'dist/src/wire/im.js'];
+  return Object.fromEntries(files.map((f) => [f, statSync(join(root, f)).mtimeMs]));
+}
+
+test('`npm start` on an up-to-date build compiles nothing; SIGTERM to npm reaches the server, which closes its port and exits; npm exits 0, nothing stays behind', async (t) => {
   const port = await freePort();
   const env = testEnv({ PORT: String(port), LOG_LEVEL: 'info' });
-  t.after(() => cleanupEnv(env));
+  let serverPid = 0;
+  const before = buildStamps();
   const run = launch(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['start'], env);
-  const serverPid = await waitListening(run);
+  t.after(async () => {
+    // On a failed assertion, neither npm nor the server may outlive the test.
+    run.child.kill('SIGKILL');
+    if (serverPid && alive(serverPid)) process.kill(serverPid, 'SIGKILL');
+    await cleanupEnv(env);
+  });
+  serverPid = await waitListening(run);
+  assert.deepEqual(buildStamps(), before, 'npm start rewrote build outputs although the build was up to date (was dist stale before the test?)');
   assert.notEqual(serverPid, run.child.pid, 'the server is a child of npm');
   assert.equal(await listening(port), true);
 
