@@ -20,6 +20,7 @@ const ROOTS = [
 const OUTSIDE = new RegExp(
   [
     String.raw`\.\.[\\/]shared\b`,
+    String.raw`['"\x60]\.\.['"\x60]\s*,\s*['"\x60]shared\b`, // the same, as path.join arguments
     String.raw`(?<![\w.\/\\~$}@-])\/(?:${ROOTS.join('|')})(?=[\/\s'"\x60:;,)\]}>]|$)`,
     String.raw`(?<![\w])[A-Za-z]:\\[\w.$]`,
     String.raw`\bfile:\/\/\/`,
