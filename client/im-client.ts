@@ -1,5 +1,5 @@
-// A small typed im-server client for an Electron or web app: the D14 client
-// protocol of /work/shared/design/delivery.md (see src/delivery/README.md).
+// A small typed im-server client for an Electron or web app. It follows the
+// client protocol, rule D14 in the Rules of src/delivery/README.md.
 // It imports nothing from src/: only the generated documents and graphql-ws.
 //
 // Transport: the socket carries the subscriptions only; queries and mutations go

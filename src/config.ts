@@ -36,6 +36,7 @@ const schema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/).default('im:'),
   JWT_SECRET: z.string().optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
   ACCESS_TOKEN_TTL: z.coerce.number().int().min(5).max(86_400).default(900),
   REFRESH_TOKEN_TTL: z.coerce.number().int().min(60).default(30 * 86_400),
   REFRESH_REUSE_INTERVAL_S: z.coerce.number().int().min(0).max(300).default(20),
@@ -90,6 +91,10 @@ export interface Config {
   host: string;
   database: { url: string; host: string; port: number; user: string; password: string; name: string };
   redis: { url: string; prefix: string };
+  /**
+   * `generated`: no JWT_SECRET was given and `secret` is random for this
+   * process; in development main.ts replaces it with the one kept in `dataDir`.
+   */
   jwt: { secret: string; generated: boolean; accessTtlS: number; refreshTtlS: number };
   /**
    * Sessions: `refreshReuseS`, seconds after a rotation in which the replaced
@@ -98,6 +103,8 @@ export interface Config {
    * liveness; `recheckS`, how often open sockets' sessions are checked again.
    */
   sessions: { refreshReuseS: number; cacheTtlS: number; recheckS: number };
+  /** Where the server keeps its local state (the development JWT secret), relative to the working directory unless absolute. */
+  dataDir: string;
   graphql: { introspection: boolean; landingPage: boolean };
   limits: { depth: number; aliases: number; cost: number; tokens: number; directives: number };
   /** maxBody: largest HTTP request body, bytes (a larger one gets 413 PAYLOAD_TOO_LARGE). */
@@ -258,6 +265,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     jwt: { secret, generated, accessTtlS: e.ACCESS_TOKEN_TTL, refreshTtlS: e.REFRESH_TOKEN_TTL },
     sessions: { refreshReuseS: e.REFRESH_REUSE_INTERVAL_S, cacheTtlS: e.SESSION_CACHE_TTL_S, recheckS: e.SESSION_RECHECK_S },
+    dataDir: e.DATA_DIR,
     graphql: {
       introspection: e.GRAPHQL_INTROSPECTION ?? dev,
       landingPage: e.GRAPHQL_LANDING_PAGE ?? dev,

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import express from 'express';
 import { SessionStatus } from './auth/session-status';
 import { TokenSigner } from './auth/tokens';
@@ -10,6 +11,7 @@ import { type Config, ConfigError, loadConfig } from './config';
 import { createOrm, ensureDatabase, migrate, ormPoolStats } from './db/orm';
 import { SqlPool } from './db/pool';
 import { createDelivery } from './delivery';
+import { keptJwtSecret, JWT_SECRET_FILE } from './kept-secret';
 import { createLogger, type Logger } from './logger';
 import { createRedisPubSub } from './pubsub';
 import { createRedis, Keys } from './redis';
@@ -19,6 +21,7 @@ import { SocketClose } from './server/socket-caps';
 import { mountFallbacks } from './server/http-errors';
 import { AppMetrics } from './server/metrics';
 import { mountGraphQLWs } from './server/ws';
+import { listenStartupError, mariadbStartupError, redisStartupError, StartupError } from './startup';
 import { AuthService } from './services/auth.service';
 import { Cache, UserCache } from './services/cache';
 import { FriendService } from './services/friend.service';
@@ -43,8 +46,7 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/** A dependency could not be reached: one line saying which, where, and how to start it. */
-export class StartupError extends Error {}
+export { StartupError };
 
 /**
  * The composition root: builds every part in order and registers its disposer;
@@ -64,30 +66,20 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     try {
       await ensureDatabase(config.database);
     } catch (e) {
-      const db = config.database;
-      throw new StartupError(
-        `cannot reach MariaDB at ${db.host}:${db.port} as ${db.user} (${(e as Error).message}); start it with \`mariadbd\` (or \`start-stop-daemon --start --background --exec /usr/sbin/mariadbd\`) or set DATABASE_URL`,
-      );
+      throw mariadbStartupError(config.database, e);
     }
     const orm = await createOrm(config, log.child({ part: 'orm' }));
     disposers.push(['orm', () => orm.close(true)]);
     await migrate(orm, log);
 
-    const redis = createRedis(config.redis.url, 'im-main');
+    const redis = createRedis(config.redis.url, 'im-main', log);
     disposers.push(['redis', () => redis.quit()]);
-    try {
-      await redis.connect();
-      await redis.ping();
-    } catch (e) {
-      throw new StartupError(
-        `cannot reach Redis at ${config.redis.url} (${(e as Error).message}); start it with \`redis-server --daemonize yes\` or set REDIS_URL`,
-      );
-    }
+    await connectRedis(redis, config.redis.url);
     const keys = new Keys(config.redis.prefix);
     // A subscriber connection cannot run other commands, hence its own client.
-    const redisSub = createRedis(config.redis.url, 'im-sub');
+    const redisSub = createRedis(config.redis.url, 'im-sub', log);
     disposers.push(['redis-sub', () => redisSub.quit()]);
-    await redisSub.connect();
+    await connectRedis(redisSub, config.redis.url);
     const pubSub = createRedisPubSub(redis, redisSub, `${config.redis.prefix}ps:`);
     const em = () => orm.em.fork();
 
@@ -126,15 +118,11 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const app = express();
     app.disable('x-powered-by');
     const httpServer = createServer(app);
-    const ws = mountGraphQLWs({
-      config, log: log.child({ part: 'ws' }), schema, services, httpServer, pubSub, metrics: metrics?.operations,
-    });
-    delivery.nodes.onSlowConsumer = (c) =>
-      ws.close(c.connectionId, SocketClose.SlowConsumer, `slow consumer: more than ${config.sockets.pushQueue} pushes wait unread; reconnect and sync`);
+    let ws: ReturnType<typeof mountGraphQLWs> | undefined;
     let metricsServer: Awaited<ReturnType<AppMetrics['listen']>> | undefined;
     if (metrics) {
       metrics.watch({
-        sockets: () => ws.wss.clients.size,
+        sockets: () => ws?.wss.clients.size ?? 0,
         queues: [delivery.queues.delivery, delivery.queues.fanout],
         pools: { sql: () => pool.stats(), orm: () => ormPoolStats(orm) },
         redis: { main: () => redis, pubsub: () => redisSub, 'delivery-sub': () => delivery.subscriber },
@@ -150,17 +138,31 @@ export async function compose(config: Config, log: Logger = createLogger(config.
         mariadb: await orm.isConnected().catch(() => false),
         redis: await redis.ping().then(() => true, () => false),
       }),
-      onDrain: () => ws.dispose(),
+      onDrain: async () => ws?.dispose(),
       metrics: metrics?.operations,
     });
     disposers.push(['apollo', () => apollo.stop()]);
     // Last, after every route: unknown paths and stray errors get JSON, never express's HTML page.
     mountFallbacks(app, log);
 
+    // Bound before the WebSocket server attaches, which would re-emit a listen
+    // error to graphql-ws (and it prints it with a stack). The mount runs in the
+    // same tick as the 'listening' callback, before any connection is accepted.
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
-      httpServer.listen(config.port, config.host, () => resolve());
+      httpServer.listen(config.port, config.host, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
+    }).catch((e) => {
+      throw listenStartupError(config.host, config.port, e);
     });
+    const sockets = mountGraphQLWs({
+      config, log: log.child({ part: 'ws' }), schema, services, httpServer, pubSub, metrics: metrics?.operations,
+    });
+    ws = sockets;
+    delivery.nodes.onSlowConsumer = (c) =>
+      sockets.close(c.connectionId, SocketClose.SlowConsumer, `slow consumer: more than ${config.sockets.pushQueue} pushes wait unread; reconnect and sync`);
     const port = () => (httpServer.address() as AddressInfo).port;
     log.info({ port: port() }, `im-server listening on http://localhost:${port()}/graphql`);
     return { config, log, services, httpServer, port, metricsPort: () => metricsServer?.port, stop };
@@ -170,6 +172,33 @@ export async function compose(config: Config, log: Logger = createLogger(config.
   }
 }
 
+/**
+ * Connects a Redis client for the first time; a failure becomes a StartupError
+ * built from the client's own connection error (the rejected connect only says
+ * "Connection is closed.").
+ */
+async function connectRedis(client: ReturnType<typeof createRedis>, url: string): Promise<void> {
+  let last: unknown;
+  const remember = (e: unknown) => {
+    last = e;
+  };
+  client.on('error', remember);
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (e) {
+    throw redisStartupError(url, last ?? e);
+  } finally {
+    client.off('error', remember);
+  }
+}
+
+/**
+ * The process entry: config, then compose, then signal handling. Every way of
+ * failing to start ends in one line on stderr and a non-zero exit: 78 for the
+ * configuration, 69 for a dependency, the port or the data directory, 70 for
+ * anything unforeseen (its stack goes to the log, not to stderr).
+ */
 async function run(): Promise<void> {
   let config: Config;
   try {
@@ -184,13 +213,20 @@ async function run(): Promise<void> {
   const log = createLogger(config.logLevel);
   let app: App;
   try {
+    if (config.env === 'development' && config.jwt.generated) {
+      // A random secret per process would sign every client out at each restart.
+      config = { ...config, jwt: { ...config.jwt, secret: keptJwtSecret(config.dataDir), generated: false } };
+      log.info(`JWT_SECRET is not set: using the development secret kept in ${join(config.dataDir, JWT_SECRET_FILE)}`);
+    }
     app = await compose(config, log);
   } catch (e) {
     if (e instanceof StartupError) {
       console.error(`im-server: ${e.message}`);
       process.exit(69);
     }
-    throw e;
+    log.fatal({ err: e }, 'startup failed');
+    console.error(`im-server: startup failed: ${(e as Error)?.message?.split('\n')[0] ?? String(e)}`);
+    process.exit(70);
   }
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import type { Logger } from './logger';
 
 export type { Redis };
 
@@ -16,12 +17,27 @@ export class Keys {
   queuePrefix = () => `${this.prefix}bq`;
 }
 
-export function createRedis(url: string, name: string): Redis {
-  return new Redis(url, {
+/**
+ * A Redis client that connects on connect() (lazyConnect) and reconnects by
+ * itself. Connection errors after it was ready once go to `log` as warnings;
+ * without a listener ioredis would print each one with its stack to stderr.
+ * Errors before that are left to whoever awaits connect() (main.ts turns them
+ * into one startup line).
+ */
+export function createRedis(url: string, name: string, log?: Logger): Redis {
+  const client = new Redis(url, {
     connectionName: name,
     lazyConnect: true,
     maxRetriesPerRequest: 2,
     enableAutoPipelining: true,
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
+  let wasReady = false;
+  client.once('ready', () => {
+    wasReady = true;
+  });
+  client.on('error', (err) => {
+    if (wasReady) log?.warn({ err, redis: name }, 'Redis connection error');
+  });
+  return client;
 }

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import * as mariadb from 'mariadb';
@@ -72,8 +73,8 @@ export async function startServer(opts: { profile?: string; env?: Record<string,
   const db = `im_bench_${tag}`;
   const prefix = `im_bench_${tag}:`;
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? '/tmp',
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? tmpdir(),
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     PORT: String(port),
@@ -101,7 +102,7 @@ export async function startServer(opts: { profile?: string; env?: Record<string,
   mkdirSync(OUT_DIR, { recursive: true });
   const logFile = path.join(OUT_DIR, `server-${tag}.log`);
   const log = openSync(logFile, 'w');
-  const child = spawn('/bin/sh', ['-c', cmd], { env, cwd: ROOT, stdio: ['ignore', log, log] });
+  const child = spawn(cmd, { shell: true, env, cwd: ROOT, stdio: ['ignore', log, log] });
   closeSync(log);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const base = `http://127.0.0.1:${port}`;

@@ -31,7 +31,7 @@ export async function createDelivery(d: {
 }) {
   const c = d.config.delivery;
   const metrics = d.metrics ?? noDeliveryMetrics;
-  const subscriber = createRedis(d.config.redis.url, `im-delivery-sub-${d.nodeId}`);
+  const subscriber = createRedis(d.config.redis.url, `im-delivery-sub-${d.nodeId}`, d.log);
   await subscriber.connect();
   const store = new CursorStore(d.sql, metrics);
   const presence = new Presence(d.publisher, d.keys, c.presenceTtlS, d.nodeId);

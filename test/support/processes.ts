@@ -73,7 +73,7 @@ export async function startNode(
   const tail = new LogTail();
   const child = spawn(process.execPath, [MAIN], {
     env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      PATH: process.env.PATH ?? '',
       // The test's zone (scripts/run-tests.js runs everything in a non-UTC one).
       ...(process.env.TZ ? { TZ: process.env.TZ } : {}),
       NODE_ENV: 'test',
