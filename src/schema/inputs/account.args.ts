@@ -20,7 +20,7 @@ export class RegisterArgs {
   @Length(1, 64, { message: 'name must be 1 to 64 characters' })
   name?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The device this session is (1 to 64 characters of letters, digits, ".", "_", ":" or "-"); a new one is made when omitted. Sync starts at its first login.' })
   @IsOptional()
   @Matches(DEVICE_ID, { message: 'deviceId must be 1 to 64 characters of letters, digits, ".", "_", ":" or "-"' })
   deviceId?: string | null;
@@ -36,7 +36,7 @@ export class LoginArgs {
   @MaxLength(256, { message: 'password must be at most 256 characters' })
   password!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Resume this device: its sync continues where it stopped, including what arrived while logged out. The device is one of this account (another account\'s deviceId is a new device here). Omitted: a new device, whose sync starts now; what arrived while logged out is then only in unreadCount and history.' })
   @IsOptional()
   @Matches(DEVICE_ID, { message: 'deviceId must be 1 to 64 characters of letters, digits, ".", "_", ":" or "-"' })
   deviceId?: string | null;
