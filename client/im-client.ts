@@ -6,11 +6,17 @@
 // over HTTP (fetch). Sends and acknowledges keep working while the socket is
 // reconnecting, each request picks up a fresh token from getToken(), and the
 // server matches acknowledges by device (the session), not by socket.
+//
+// Devices: the server keeps one sync cursor per (user, deviceId). login()
+// passes the deviceId this client already has, so a re-login resumes the same
+// device's sync; persist `deviceId` and pass it back as an option. A login
+// without it would be a new device, whose sync starts at that login. catchUp()
+// syncs over HTTP only, without a socket (an app woken by a push notification).
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
 import {
-  AcknowledgeDocument, AcknowledgeSyncDocument, HistoryDocument, MeDocument, MessagesDocument,
+  AcknowledgeDocument, AcknowledgeSyncDocument, HistoryDocument, LoginDocument, type LoginMutation, MeDocument, MessagesDocument,
   type MessageFieldsFragment, NotificationsDocument, type NotificationsSubscription, ReadReceiptsDocument,
   type ReadReceiptsSubscription, SendMessageDocument, SyncDocument,
 } from './generated';
@@ -19,12 +25,18 @@ export type ChatMessage = MessageFieldsFragment;
 export type Notification = NotificationsSubscription['notifications'];
 export type ReadReceipt = ReadReceiptsSubscription['readReceipts'];
 export type Peer = { userId: string } | { groupId: string };
+export type Session = LoginMutation['login'];
 
 export interface ImClientOptions {
   httpUrl: string;
   wsUrl: string;
-  /** Called for every request and every socket (re)connect, so a refreshed token is used. */
-  getToken(): string | Promise<string>;
+  /**
+   * Called for every request and every socket (re)connect, so a refreshed token is used.
+   * Without it, the access token of this client's last login() is used.
+   */
+  getToken?(): string | Promise<string>;
+  /** The device this client is, from an earlier login (persist `deviceId`); login() passes it on. */
+  deviceId?: string;
   /** Each message exactly once, in seq order per conversation (your own sends included). */
   onMessage(message: ChatMessage): void;
   onNotification?(notification: Notification): void;
@@ -69,9 +81,40 @@ export class ImClient {
   private ackTimer?: ReturnType<typeof setTimeout>;
   private connects = 0;
   private stopped = false;
+  private device?: string;
+  private session?: Session;
 
   constructor(private readonly o: ImClientOptions) {
     for (const [key, last] of Object.entries(o.lastSeq ?? {})) this.convs.set(key, { last, pending: new Map(), filling: false });
+    this.device = o.deviceId;
+  }
+
+  /** The device this client is: set by the first login(), kept by every later one. Persist it. */
+  get deviceId(): string | undefined {
+    return this.device;
+  }
+
+  /**
+   * Logs in as this client's device: the deviceId it has is passed, so the
+   * server resumes that device's sync; the first login (none yet) makes a new
+   * device, whose id is kept from then on.
+   */
+  async login(account: string, password: string): Promise<Session> {
+    const { login } = await this.request(LoginDocument, { account, password, deviceId: this.device ?? null }, '');
+    this.session = login;
+    this.device = login.deviceId;
+    this.me = login.user.id;
+    return login;
+  }
+
+  /**
+   * D12/D13 over HTTP only, no socket: pages through this device's backlog
+   * until a batch without more is acknowledged. For an app woken by a push
+   * notification, or a script; each message reaches onMessage once.
+   */
+  async catchUp(): Promise<void> {
+    if (!this.me) this.me = (await this.request(MeDocument, {})).me.id;
+    await this.resync();
   }
 
   /** D14: connect with the token, subscribe, then sync until the backlog is confirmed. */
@@ -82,7 +125,7 @@ export class ImClient {
       webSocketImpl: this.o.webSocketImpl,
       lazy: false,
       // A function, so every reconnect sends the token getToken() has now (the server closes 4403 at expiry).
-      connectionParams: async () => ({ authorization: `Bearer ${await this.o.getToken()}` }),
+      connectionParams: async () => ({ authorization: `Bearer ${await this.token()}` }),
       retryAttempts: Number.POSITIVE_INFINITY,
       shouldRetry: () => !this.stopped,
       retryWait: (n) => sleep(Math.min(200 * 2 ** n, 5000) * (0.5 + Math.random() / 2)),
@@ -179,17 +222,20 @@ export class ImClient {
     return this.syncing;
   }
 
-  /** D12/D13: page until a batch without hasMore is accepted; `accepted: false` means read again. */
+  /**
+   * D12/D13: page until a batch without hasMore is accepted; `accepted: false`
+   * (a reason: STALE or LATE_COMMIT) means read again. Works with or without a socket.
+   */
   private async syncPages(): Promise<void> {
     for (let wait = 50; !this.stopped; ) {
       const { sync } = await this.retry(() => this.request(SyncDocument, { limit: this.o.syncPageSize ?? 200 }));
       sync.messages.forEach((m) => this.ingest(m));
       // An empty page still needs its ack (it clears the fence); the server clamps upTo to what it read (D13d).
-      const upTo = sync.messages.at(-1)?.id ?? '1';
+      const upTo = sync.messages.at(-1)?.id ?? '0';
       const { acknowledgeSync } = await this.retry(() => this.request(AcknowledgeSyncDocument, { upTo, syncToken: sync.syncToken }));
       if (acknowledgeSync.accepted && !sync.hasMore) return;
       if (acknowledgeSync.accepted) wait = 50;
-      // Refused until the messages subscription is live on the server, or after a failure since the read.
+      // A failure or fence since the read, or a message stored late inside the batch: read again.
       else await sleep((wait = Math.min(wait * 2, 1000)));
     }
   }
@@ -263,10 +309,18 @@ export class ImClient {
     }
   }
 
-  private async request<R, V>(doc: TypedDocumentNode<R, V>, variables: V): Promise<R> {
+  private async token(): Promise<string> {
+    if (this.o.getToken) return this.o.getToken();
+    if (!this.session) throw new ImError('not logged in: call login() or pass getToken');
+    return this.session.accessToken;
+  }
+
+  /** token: '' sends no authorization (login). */
+  private async request<R, V>(doc: TypedDocumentNode<R, V>, variables: V, token?: string): Promise<R> {
+    const bearer = token ?? (await this.token());
     const res = await fetch(this.o.httpUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${await this.o.getToken()}` },
+      headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
       body: JSON.stringify({ query: text(doc), variables }),
     });
     const body = (await res.json().catch(() => ({}))) as { data?: R; errors?: Array<{ message: string; extensions?: { code?: string } }> };

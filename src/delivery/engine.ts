@@ -12,7 +12,7 @@ import { type DeliveryMetrics, noDeliveryMetrics } from './metrics';
 import type { NodeBus } from './node-bus';
 import type { Connection, Presence, RemoteConnection } from './presence';
 import type { Queues } from './queues';
-import { type Cursor, clampUpTo, decodeSyncToken, syncAck as syncAckRule, deliveryBatchJobId, encodeSyncToken, fanoutJobId, planFanout } from './rules';
+import { type AckRefusal, type Cursor, batchDigest, clampUpTo, decodeSyncToken, syncAck as syncAckRule, deliveryBatchJobId, encodeSyncToken, fanoutJobId, lateCommitted, planFanout } from './rules';
 
 export interface SyncBatch {
   messages: MessageRow[];
@@ -22,10 +22,10 @@ export interface SyncBatch {
 
 export interface AckResult {
   accepted: boolean;
+  /** Why it was refused (only when accepted is false); the client syncs again either way. */
+  reason?: AckRefusal;
   cursor: Cursor;
 }
-
-
 
 export interface EngineOptions {
   ackTimeoutMs: number;
@@ -300,7 +300,17 @@ export class DeliveryEngine {
     const present = await live;
     const maxId = messages.length ? BigInt(messages[messages.length - 1].id) : cursor.lastAck;
     const syncToken = encodeSyncToken(
-      { userId, deviceId, readLastAck: cursor.lastAck, maxId, version: cursor.version, present, hasMore },
+      {
+        userId,
+        deviceId,
+        readLastAck: cursor.lastAck,
+        maxId,
+        version: cursor.version,
+        present,
+        hasMore,
+        count: messages.length,
+        digest: batchDigest(messages.map((m) => BigInt(m.id))),
+      },
       this.d.options.syncSecret,
     );
     return { messages, hasMore, syncToken };
@@ -308,22 +318,34 @@ export class DeliveryEngine {
 
   /**
    * D13: the device holds every message in (lastAck, upTo] of the batch the
-   * token came with. Refused (accepted: false, nothing changes) when a
-   * failure or fence happened after the read, or the device's socket is gone.
+   * token came with. Refused (accepted: false, nothing changes) with STALE
+   * when a failure or fence happened after the read. A device with no live
+   * socket, at the read or now, is confirmed in two steps (D13e): the same
+   * guarded write, then a read of the ids visible after it; if one inside
+   * the batch's range is not the batch's, it committed after the read, so the
+   * cursor goes back to where the read started (a failure) and the answer is
+   * LATE_COMMIT.
    */
   async syncAck(userId: string, deviceId: string, upTo: bigint, token: string): Promise<AckResult> {
     const t = decodeSyncToken(token, this.d.options.syncSecret, { userId, deviceId });
     if (!t) throw badInput('the syncToken is not valid for this device');
     const u = clampUpTo(t, upTo); // D13d
+    const live = t.present && (await this.deviceLive(userId, deviceId));
     // The statement carries the rule (same version, lastAck <= u; at u === lastAck it still
     // applies, which clears the fence of a complete batch), so nothing is read before it.
-    if (t.present && (await this.deviceLive(userId, deviceId)) && (await this.d.store.syncAck(t, u))) {
+    if (await this.d.store.syncAck(t, u)) {
       // It matched on the token's version: the row is now what the rule makes of it.
-      return { accepted: true, cursor: syncAckRule({ lastAck: u, lastAckErr: null, version: t.version }, t, upTo, true).cursor };
+      const r = syncAckRule({ lastAck: u, lastAckErr: null, version: t.version }, t, upTo, live);
+      if (!r.verify) return { accepted: true, cursor: r.cursor };
+      // Read after the write committed: an id that commits later finds lastAck past it in its guard.
+      const visible = await this.d.messages.visibleAfter(userId, t.readLastAck, Math.max(t.count, 0) + 1);
+      if (!lateCommitted(t, visible.map((m) => BigInt(m.id)))) return { accepted: true, cursor: r.cursor };
+      await this.d.store.failure(userId, deviceId, (t.readLastAck + 1n).toString());
+      return { accepted: false, reason: 'LATE_COMMIT', cursor: await this.d.store.get(userId, deviceId) };
     }
     // Not applied: accepted all the same when lastAck is already there (D13: never a loss either way).
     const cursor = await this.d.store.get(userId, deviceId);
-    return { accepted: cursor.lastAck >= u, cursor };
+    return cursor.lastAck >= u ? { accepted: true, cursor } : { accepted: false, reason: 'STALE', cursor };
   }
 
   cursor(userId: string, deviceId: string): Promise<Cursor> {

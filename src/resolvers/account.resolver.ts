@@ -13,7 +13,10 @@ export class AccountResolver {
     return ctx.services.auth.register(args, ctx.ip);
   }
 
-  @Mutation(() => Session)
+  @Mutation(() => Session, {
+    description:
+      'A new session. Pass the deviceId of an earlier session of this account to resume that device (its sync continues where it stopped); without one this is a new device, whose sync starts now.',
+  })
   login(@Args(() => LoginArgs) args: LoginArgs, @C() ctx: Ctx): Promise<Session> {
     return ctx.services.auth.login(args, ctx.ip);
   }

@@ -1,20 +1,20 @@
 import { type GraphQLResolveInfo, Kind } from 'graphql';
 import { Arg, Authorized, Ctx as C, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import type { Cursor } from '../delivery/rules';
+import type { AckRefusal as Refusal, Cursor } from '../delivery/rules';
 import { User } from '../entities';
 import { messageFromRow, messageToBase64 } from '../entities/message.convert';
 import { Message } from '../entities/message.entity';
 import { badInput, notFound } from '../errors';
 import { type Ctx, requireAuth } from '../schema/context';
 import { createLoaders } from '../schema/loaders';
-import { parseId, parseIds } from '../schema/ids';
+import { parseCursorId, parseId, parseIds } from '../schema/ids';
 import { ConversationInput, SendMessageInput } from '../schema/inputs/message.input';
-import { AckState, MessagePage, SyncBatch } from '../schema/types/delivery.type';
+import { AckRefusal, AckState, MessagePage, SyncBatch } from '../schema/types/delivery.type';
 
 /** The cursor is read at most once, and only when a client asks for it. */
-function ackState(accepted: boolean, read: () => Promise<Cursor>): AckState {
+function ackState(accepted: boolean, read: () => Promise<Cursor>, reason?: Refusal): AckState {
   let cursor: Promise<Cursor> | undefined;
-  return Object.assign(new AckState(), { accepted, cursor: () => (cursor ??= read()) });
+  return Object.assign(new AckState(), { accepted, reason: reason ? AckRefusal[reason] : null, cursor: () => (cursor ??= read()) });
 }
 
 @Resolver(() => AckState)
@@ -65,11 +65,18 @@ export class MessageResolver {
   }
 
   @Authorized()
-  @Mutation(() => AckState, { description: 'This device holds every message of a sync batch up to upTo.' })
-  async acknowledgeSync(@Arg('upTo', () => ID) upTo: string, @Arg('syncToken', () => String) syncToken: string, @C() ctx: Ctx): Promise<AckState> {
+  @Mutation(() => AckState, {
+    description:
+      'This device holds every message of a sync batch up to upTo (clamped to the batch; for an empty batch any id, "0" included, acknowledges exactly what was read). With or without a messages subscription: accepted: false comes with a reason, and the answer to it is to sync again.',
+  })
+  async acknowledgeSync(
+    @Arg('upTo', () => ID, { description: 'The id of the last message of the batch this device holds; "0" or any id for an empty batch.' }) upTo: string,
+    @Arg('syncToken', () => String) syncToken: string,
+    @C() ctx: Ctx,
+  ): Promise<AckState> {
     const auth = requireAuth(ctx);
-    const r = await ctx.services.engine.syncAck(auth.userId, auth.deviceId, BigInt(parseId(upTo, 'upTo')), syncToken);
-    return ackState(r.accepted, async () => r.cursor);
+    const r = await ctx.services.engine.syncAck(auth.userId, auth.deviceId, BigInt(parseCursorId(upTo, 'upTo')), syncToken);
+    return ackState(r.accepted, async () => r.cursor, r.reason);
   }
 
   @Authorized()

@@ -9,3 +9,8 @@ export function parseId(value: string, what: string): string {
 }
 
 export const parseIds = (values: string[], what: string): string[] => [...new Set(values.map((v) => parseId(v, what)))];
+
+/** A position among ids (a cursor, acknowledgeSync's upTo): an id, or "0" for before the first one. */
+export function parseCursorId(value: string, what: string): string {
+  return value === '0' ? value : parseId(value, what);
+}

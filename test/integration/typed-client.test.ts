@@ -187,3 +187,36 @@ test('D14/D16: the readReceipts subscription tells the author that the peer read
   await until('gina gets the receipt', () => g.receipts.length > 0, 10_000);
   assert.deepEqual(g.receipts[0], { reader: { id: hal.id }, peerId: gina.id, groupId: null, lastRead: m.id });
 });
+
+// The device model: the client keeps its deviceId across logins, so a re-login resumes the
+// device's sync; catchUp() works over HTTP only (no socket), 30 messages in pages of 10.
+test('D14: the client keeps its deviceId across logins and catches up over HTTP only', async (t) => {
+  const [ivy, jon] = await pair();
+  const got: ChatMessage[] = [];
+  const opts = { httpUrl: s.url, wsUrl: s.wsUrl, onMessage: (m: ChatMessage) => got.push(m), syncPageSize: 10, webSocketImpl: WebSocket };
+  const j = new ImClient(opts);
+  t.after(() => j.stop());
+  const first = await j.login(jon.account, 'password123');
+  assert.equal(j.deviceId, first.deviceId);
+  assert.notEqual(first.deviceId, jon.deviceId, 'no deviceId yet: a new device');
+  const batch1: string[] = [];
+  for (let i = 0; i < 30; i++) batch1.push((await send(s.url, ivy, { userId: jon.id }, `m${i}`)).id);
+  await j.catchUp();
+  assert.deepEqual(got.map((m) => m.id), batch1, 'every waiting message once, in order, without a socket');
+  assert.deepEqual(j.snapshot(), { [`u:${ivy.id}`]: 30 });
+
+  const batch2 = [(await send(s.url, ivy, { userId: jon.id }, 'while logged out')).id];
+  const again = await j.login(jon.account, 'password123');
+  assert.equal(again.deviceId, first.deviceId, 'the second login passed the deviceId it had');
+  await j.catchUp();
+  assert.deepEqual(got.slice(30).map((m) => m.id), batch2, 'the same device resumes');
+
+  // A restarted app passes the persisted deviceId.
+  const batch3 = [(await send(s.url, ivy, { userId: jon.id }, 'after a restart')).id];
+  const later: ChatMessage[] = [];
+  const k = new ImClient({ ...opts, deviceId: j.deviceId, lastSeq: j.snapshot(), onMessage: (m) => later.push(m) });
+  t.after(() => k.stop());
+  assert.equal((await k.login(jon.account, 'password123')).deviceId, first.deviceId);
+  await k.catchUp();
+  assert.deepEqual(later.map((m) => m.id), batch3);
+});

@@ -14,6 +14,9 @@ import {
   success,
   syncAck,
   syncRead,
+  verifyAck,
+  lateCommitted,
+  batchDigest,
 } from '../../src/delivery/rules';
 
 const cur = (lastAck: bigint, lastAckErr: bigint | null, version = 0): Cursor =>
@@ -31,6 +34,7 @@ test('initial cursor and the rule set', () => {
   assert.equal(correctRules.success, success);
   assert.equal(correctRules.fence, fence);
   assert.equal(correctRules.syncAck, syncAck);
+  assert.equal(correctRules.verifyAck, verifyAck);
 });
 
 // D8
@@ -115,10 +119,10 @@ test('a fence between read and ack makes the token stale', () => {
 test('syncRead returns ids above lastAck, ascending, at most limit', () => {
   const c = cur(2n, 3n, 4);
   assert.deepEqual(syncRead(c, [5n, 1n, 3n, 2n, 4n, 3n], 2), {
-    ids: [3n, 4n], readLastAck: 2n, maxId: 4n, version: 4, hasMore: true,
+    ids: [3n, 4n], readLastAck: 2n, maxId: 4n, version: 4, hasMore: true, count: 2, digest: batchDigest([3n, 4n]),
   });
-  assert.deepEqual(syncRead(c, [1n, 3n], 2), { ids: [3n], readLastAck: 2n, maxId: 3n, version: 4, hasMore: false });
-  assert.deepEqual(syncRead(c, [1n], 2), { ids: [], readLastAck: 2n, maxId: 2n, version: 4, hasMore: false });
+  assert.deepEqual(syncRead(c, [1n, 3n], 2), { ids: [3n], readLastAck: 2n, maxId: 3n, version: 4, hasMore: false, count: 1, digest: batchDigest([3n]) });
+  assert.deepEqual(syncRead(c, [1n], 2), { ids: [], readLastAck: 2n, maxId: 2n, version: 4, hasMore: false, count: 0, digest: batchDigest([]) });
   assert.throws(() => syncRead(c, [], 0), RangeError);
 });
 
@@ -196,17 +200,52 @@ test('upTo is clamped to the largest id of the batch', () => {
 // D13: acking what is already acked is a harmless no-op, stale token or not.
 test('an ack at or below lastAck is accepted without change', () => {
   const c = cur(5n, null, 3);
-  const old: SyncTokenFields = { userId: 'u', deviceId: 'd', readLastAck: 1n, maxId: 4n, version: 0, present: false, hasMore: true };
+  const old: SyncTokenFields = { userId: 'u', deviceId: 'd', readLastAck: 1n, maxId: 4n, version: 0, present: false, hasMore: true, count: 3, digest: '' };
   assert.deepEqual(syncAck(c, old, 4n, false), { accepted: true, cursor: c });
 });
 
-// D13, D7: a device without a live subscription got offline pushes that recorded nothing.
-test('a token read while not present, or acked after the subscription went, is refused', () => {
+// D13e: without a live socket (at the read or now) the ack is applied, and asks for the check.
+test('a token read while not present, or acked after the subscription went, is applied and must be verified', () => {
   const c = fence(cur(0n, null));
   const absent = read(c, [1n], 10, false).token;
-  assert.deepEqual(syncAck(c, absent, 1n, true), { accepted: false, cursor: c });
+  assert.deepEqual(syncAck(c, absent, 1n, true), { accepted: true, cursor: { lastAck: 1n, lastAckErr: null, version: 1 }, verify: true });
   const present = read(c, [1n], 10).token;
-  assert.deepEqual(syncAck(c, present, 1n, false), { accepted: false, cursor: c });
+  assert.deepEqual(syncAck(c, present, 1n, false), { accepted: true, cursor: { lastAck: 1n, lastAckErr: null, version: 1 }, verify: true });
+  // Nothing above what was read is confirmed, so nothing can have committed late inside it.
+  const empty = read(c, [], 10, false).token;
+  assert.deepEqual(syncAck(c, empty, 0n, false), { accepted: true, cursor: { lastAck: 0n, lastAckErr: null, version: 1 } });
+  // A failure or fence since the read refuses it, with the reason.
+  assert.deepEqual(syncAck(fence(c), absent, 1n, false), { accepted: false, reason: 'STALE', cursor: fence(c) });
+});
+
+// D13e: the late-commit loss without a socket. Id 1 commits after the read of [2]; its offline
+// guard runs before the ack (lastAck 0 < 1: records nothing). The ack moves lastAck to 2; the
+// check after it sees id 1 and sends lastAck back to where the read started.
+test('verifyAck finds an id committed after the read inside the batch and records a failure', () => {
+  const c = cur(0n, null);
+  const { token } = read(c, [2n], 10, false);
+  const guarded = offline(c, 1n);
+  assert.equal(guarded, c, 'the guard ran before the ack: nothing recorded');
+  const acked = syncAck(guarded, token, 2n, false);
+  assert.equal(acked.verify, true);
+  assert.equal(acked.cursor.lastAck, 2n);
+  assert.equal(verifyAck(acked.cursor, token, [1n, 2n]).lastAck, 0n);
+  assert.deepEqual(verifyAck(acked.cursor, token, [1n, 2n]), { lastAck: 0n, lastAckErr: 1n, version: 1 });
+  assert.deepEqual(syncRead(verifyAck(acked.cursor, token, [1n, 2n]), [1n, 2n], 10).ids, [1n, 2n]);
+  // Nothing new in the range: the ack stands. Ids above maxId are the next sync's.
+  assert.equal(verifyAck(acked.cursor, token, [2n, 3n, 4n]), acked.cursor);
+  // An id gone from view (a window closed) only costs a re-read.
+  assert.equal(verifyAck(acked.cursor, token, []).lastAck, 0n);
+});
+
+test('lateCommitted compares the ids of the range, not a count', () => {
+  const { token } = read(cur(3n, null), [4n, 6n], 10, false);
+  assert.equal(lateCommitted(token, [4n, 6n, 9n]), false);
+  assert.equal(lateCommitted(token, [4n, 5n, 6n]), true, 'one more');
+  assert.equal(lateCommitted(token, [4n, 5n]), true, 'same count, other ids');
+  assert.equal(lateCommitted({ ...token, count: -1 }, [4n, 6n]), true, 'a token without a digest never verifies');
+  assert.notEqual(batchDigest([4n, 6n]), batchDigest([46n]));
+  assert.notEqual(batchDigest([4n, 6n]), batchDigest([6n, 4n]));
 });
 
 // D13: syncAck never bumps version, so consecutive pages need no re-read.

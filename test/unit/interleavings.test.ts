@@ -3,7 +3,7 @@
 // and paged sync reads/acks; each deliberately broken rule set must be caught.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type RuleSet, correctRules, syncAck } from '../../src/delivery/rules';
+import { type RuleSet, type SyncAckResult, clampUpTo, correctRules, syncAck } from '../../src/delivery/rules';
 import { type ModelRules, check, formatViolation } from './model/checker';
 
 const decided: ModelRules = { name: 'correctRules', rules: correctRules };
@@ -38,6 +38,20 @@ const hasMoreBlindRules: RuleSet = {
   syncAck: (c, token, upTo, presentNow) => syncAck(c, { ...token, hasMore: false }, token.maxId, presentNow),
 };
 const hasMoreBlind: ModelRules = { ...decided, name: 'sync ack ignores hasMore', rules: hasMoreBlindRules };
+
+// (v) D13e dropped: an ack without a live socket moves lastAck with no check after it.
+const uncheckedRules: RuleSet = { ...correctRules, verifyAck: (c) => c };
+const unchecked: ModelRules = { ...decided, name: 'socketless ack without the late-commit check', rules: uncheckedRules };
+
+// (vi) The rule before D13e: an ack without a live socket is refused (no reason), always.
+const refuseAbsentRules: RuleSet = {
+  ...correctRules,
+  syncAck: (c, token, upTo, presentNow): SyncAckResult => {
+    if (token.present && presentNow) return syncAck(c, token, upTo, presentNow);
+    return clampUpTo(token, upTo) <= c.lastAck ? { cursor: c, accepted: true } : { cursor: c, accepted: false };
+  },
+};
+const refuseAbsent: ModelRules = { ...decided, name: 'socketless ack refused', rules: refuseAbsentRules };
 
 function assertHolds(m: ModelRules, opts = {}): void {
   const r = check(m, opts);
@@ -86,4 +100,24 @@ test('D10: a sync ack that ignores only the version is caught', () => {
 // D10, D13b
 test('D10: a sync ack that ignores hasMore is caught', () => {
   assertCaught(hasMoreBlind, { syncLimit: 1 });
+});
+
+// D10, D13e: a device that never opens a socket; offline outcomes record only the late-commit guard.
+test('D10: the correct rules hold for a socketless device over every interleaving', () => {
+  assertHolds(decided, { socketless: true });
+  assertHolds(decided, { socketless: true, syncLimit: 1 });
+  assertHolds(decided, { socketless: true, messages: 4 });
+});
+
+// D10, D13e: id 1 commits after the read of [2], its guard runs before the ack (records
+// nothing), and the ack moves lastAck over it: the loss the check after the write prevents.
+test('D10: a socketless ack without the late-commit check is caught', () => {
+  assertCaught(unchecked, { socketless: true });
+  assertCaught(unchecked);
+});
+
+// D13e: the rule before it never lets an HTTP-only catch-up finish (no progress, ever).
+test('D10: refusing every socketless ack never completes a catch-up', () => {
+  const r = check(refuseAbsent, { socketless: true });
+  assert.match(r.violation?.message ?? '', /no progress/);
 });

@@ -12,6 +12,8 @@ const fields: SyncTokenFields = {
   version: 7,
   present: true,
   hasMore: false,
+  count: 3,
+  digest: 'AAAAAAAAAAAAAAAAAAAAAA',
 };
 
 /** Signs an arbitrary payload the way encodeSyncToken does, to reach the structural checks. */
@@ -74,6 +76,10 @@ test('a validly signed but malformed payload is rejected', () => {
     { ...good, p: true },
     { ...good, h: 2 },
     { ...good, u: 42 },
+    { ...good, n: -2 },
+    { ...good, n: '3' },
+    { ...good, b: 7 },
+    { ...good, b: 'x'.repeat(65) },
     null,
     [1, 2],
   ]) {
@@ -82,6 +88,13 @@ test('a validly signed but malformed payload is rejected', () => {
   const notJson = Buffer.from('{oops').toString('base64url');
   const mac = createHmac('sha256', secret).update(`st1.${notJson}`).digest().subarray(0, 16).toString('base64url');
   assert.equal(decodeSyncToken(`st1.${notJson}.${mac}`, secret, me), null);
+});
+
+// D13e: a token issued before the batch digest decodes, and can never pass a verify.
+test('a token without the batch size and digest decodes with count -1', () => {
+  const old = decodeSyncToken(forge({ u: '42', d: 'dev-a', r: '1', m: '2', v: 1, p: 0, h: 0 }), secret, me);
+  assert.equal(old?.count, -1);
+  assert.equal(old?.digest, '');
 });
 
 test('an empty secret is refused', () => {

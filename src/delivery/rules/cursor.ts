@@ -1,6 +1,7 @@
 // Pure rules for the per-(user, device) ack cursor (D7-D13).
 // The SQL layer turns each into one atomic UPDATE; these functions are the
 // reference the statements and the model checker are held to.
+import { batchDigest, lateCommitted } from './late-commit';
 
 /** The MessageAck row of one (user, device). */
 export interface Cursor {
@@ -23,11 +24,32 @@ export interface SyncTokenFields {
   /** The device had a live subscription when the batch was read. */
   readonly present: boolean;
   readonly hasMore: boolean;
+  /** How many messages the batch holds (-1: a token from before this field; it never verifies). */
+  readonly count: number;
+  /** batchDigest of the batch's ids: what an ack without a live socket checks the ids visible then against (D13e). */
+  readonly digest: string;
 }
+
+/**
+ * Why acknowledgeSync refused; the client's answer to both is to sync again
+ * (duplicates dedupe by id). STALE: a failure or fence (a socket attached or
+ * left) was recorded after the read. LATE_COMMIT: an ack without a live
+ * socket found a message inside the batch's range that committed after the
+ * read (D13e).
+ */
+export type AckRefusal = 'STALE' | 'LATE_COMMIT';
 
 export interface SyncAckResult {
   readonly cursor: Cursor;
   readonly accepted: boolean;
+  /** Set when accepted is false. */
+  readonly reason?: AckRefusal;
+  /**
+   * Set when the ack moved lastAck for a device without a live socket (token
+   * or now): the caller must, after writing the cursor, read the ids visible
+   * then and apply verifyAck (D13e) before it answers.
+   */
+  readonly verify?: true;
 }
 
 /** The token fields a read can know by itself; the caller adds userId, deviceId and present. */
@@ -37,6 +59,8 @@ export interface SyncReadResult {
   readonly maxId: bigint;
   readonly version: number;
   readonly hasMore: boolean;
+  readonly count: number;
+  readonly digest: string;
 }
 
 /** The rules as one value, so the model checker can run deliberately broken variants. */
@@ -46,6 +70,8 @@ export interface RuleSet {
   fence(c: Cursor): Cursor;
   offline(c: Cursor, m: bigint): Cursor;
   syncAck(c: Cursor, token: SyncTokenFields, upTo: bigint, presentNow: boolean): SyncAckResult;
+  /** D13e: the second half of an ack that returned verify, given the ids visible after its write. */
+  verifyAck(c: Cursor, token: SyncTokenFields, visibleNow: readonly bigint[]): Cursor;
 }
 
 export const initialCursor: Cursor = Object.freeze({ lastAck: 0n, lastAckErr: null, version: 0 });
@@ -123,28 +149,50 @@ export function fence(c: Cursor): Cursor {
   };
 }
 
-/**
- * D13. Confirms the device holds every id in (lastAck, min(upTo, maxId)].
- * Refused (no change) when the token is stale: a failure or fence recorded
- * after the read may concern a lower id that committed after it (D13a), and a
- * device without a live subscription got offline pushes that recorded nothing.
- * Success pushes do not bump version, so steady traffic does not starve it (D13c).
- */
 /** D13d: upTo is clamped to the batch; an empty batch acknowledges exactly what was read, whatever upTo says. */
 export function clampUpTo(token: SyncTokenFields, upTo: bigint): bigint {
   return token.maxId === token.readLastAck || upTo > token.maxId ? token.maxId : upTo;
 }
 
+/**
+ * D13. Confirms the device holds every id in (lastAck, min(upTo, maxId)].
+ * Refused (STALE, no change) when a failure or fence was recorded after the
+ * read: it may concern a lower id that committed after it (D13a). Success
+ * pushes do not bump version, so steady traffic does not starve it (D13c).
+ *
+ * With a live socket at the read and now, every id committed after the read
+ * has a push outcome on record or is held. Without one (an HTTP-only device,
+ * or a socket gone since), a lower id that committed after the read may have
+ * had its offline outcome (the late-commit guard) run before this write and
+ * recorded nothing; so the write is applied all the same and comes back with
+ * `verify`: the caller then checks the ids visible after the write against
+ * the batch (verifyAck, D13e), which records that id as a failure.
+ */
 export function syncAck(c: Cursor, token: SyncTokenFields, upTo: bigint, presentNow: boolean): SyncAckResult {
   const u = clampUpTo(token, upTo);
-  const stale = c.version !== token.version || !token.present || !presentNow;
+  const stale = c.version !== token.version;
   if (u < c.lastAck || (stale && u === c.lastAck)) return { cursor: c, accepted: true };
-  if (stale) return { cursor: c, accepted: false };
+  if (stale) return { cursor: c, accepted: false, reason: 'STALE' };
   // Same version: no failure or fence since the read, so every one recorded before it
   // concerns an id the read returned. A complete batch resolves them all; short of the
   // last page the fence sits just above u so a live push cannot skip the next pages (D13b).
   const complete = !token.hasMore && u === token.maxId;
-  return { cursor: { lastAck: u, lastAckErr: complete ? null : u + 1n, version: c.version }, accepted: true };
+  const cursor = { lastAck: u, lastAckErr: complete ? null : u + 1n, version: c.version };
+  const live = token.present && presentNow;
+  // An empty range (u at or below what was read) has nothing that could have committed late.
+  return live || u <= token.readLastAck ? { cursor, accepted: true } : { cursor, accepted: true, verify: true };
+}
+
+/**
+ * D13e, the second half of an ack that came back with `verify`, run after
+ * its write: when the ids visible now inside the batch's range are not the
+ * batch's, an id committed after the read lies at or below the new lastAck
+ * with nothing on record for it. Which one is not known (the token carries a
+ * digest, not the ids), so it records failure(readLastAck + 1): lastAck goes
+ * back to where the read started (never further), and the device syncs again.
+ */
+export function verifyAck(c: Cursor, token: SyncTokenFields, visibleNow: readonly bigint[]): Cursor {
+  return lateCommitted(token, visibleNow) ? failure(c, token.readLastAck + 1n) : c;
 }
 
 /** What `sync(limit)` returns given the ids visible to the device: ids > lastAck, ascending, at most limit. */
@@ -158,7 +206,9 @@ export function syncRead(c: Cursor, visibleIds: readonly bigint[], limit: number
     maxId: ids.length > 0 ? ids[ids.length - 1] : c.lastAck,
     version: c.version,
     hasMore: after.length > limit,
+    count: ids.length,
+    digest: batchDigest(ids),
   };
 }
 
-export const correctRules: RuleSet = Object.freeze({ failure, success, fence, offline, syncAck });
+export const correctRules: RuleSet = Object.freeze({ failure, success, fence, offline, syncAck, verifyAck });

@@ -10,6 +10,8 @@ export {
   fence,
   offline,
   syncAck,
+  verifyAck,
+  type AckRefusal,
   clampUpTo,
   syncRead,
   correctRules,
@@ -17,6 +19,7 @@ export {
   mergeGuards,
   mergeSuccesses,
 } from './cursor';
+export { batchDigest, lateCommitted } from './late-commit';
 export { encodeSyncToken, decodeSyncToken } from './sync-token';
 export { planFanout, deliveryJobId, deliveryBatchJobId, fanoutJobId } from './fanout';
 export { ackKey, matchAcks } from './ack-match';

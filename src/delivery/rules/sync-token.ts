@@ -9,7 +9,8 @@ const PREFIX = 'st1';
 const MAC_BYTES = 16;
 const DECIMAL = /^(0|[1-9][0-9]{0,39})$/;
 
-type Wire = { u: string; d: string; r: string; m: string; v: number; p: 0 | 1; h: 0 | 1 };
+// n and b (the batch's size and digest, D13e) are absent from tokens issued before them.
+type Wire = { u: string; d: string; r: string; m: string; v: number; p: 0 | 1; h: 0 | 1; n?: number; b?: string };
 
 function mac(secret: Buffer, payload: string): Buffer {
   // The prefix is inside the MAC so a future format cannot be confused with this one.
@@ -26,6 +27,8 @@ export function encodeSyncToken(fields: SyncTokenFields, secret: Buffer): string
     v: fields.version,
     p: fields.present ? 1 : 0,
     h: fields.hasMore ? 1 : 0,
+    n: fields.count,
+    b: fields.digest,
   };
   const payload = Buffer.from(JSON.stringify(wire), 'utf8').toString('base64url');
   return `${PREFIX}.${payload}.${mac(secret, payload).toString('base64url')}`;
@@ -60,6 +63,9 @@ export function decodeSyncToken(
     version: w.v,
     present: w.p === 1,
     hasMore: w.h === 1,
+    // A token without them can confirm nothing without a live socket: its verify always fails.
+    count: w.n ?? -1,
+    digest: w.b ?? '',
   };
 }
 
@@ -77,6 +83,8 @@ function isWire(x: unknown): x is Wire {
     Number.isSafeInteger(w.v) &&
     (w.v as number) >= 0 &&
     (w.p === 0 || w.p === 1) &&
-    (w.h === 0 || w.h === 1)
+    (w.h === 0 || w.h === 1) &&
+    (w.n === undefined || (Number.isSafeInteger(w.n) && (w.n as number) >= -1)) &&
+    (w.b === undefined || (typeof w.b === 'string' && w.b.length <= 64))
   );
 }

@@ -19,7 +19,7 @@ export class RegisterArgs {
   @Text(TEXT.name)
   name?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The device this session is (1 to 64 characters of letters, digits, ".", "_", ":" or "-"); a new one is made when omitted. Sync starts at its first login.' })
   @IsOptional()
   @Text(TEXT.deviceId)
   deviceId?: string | null;
@@ -35,7 +35,7 @@ export class LoginArgs {
   @Text(TEXT.loginPassword)
   password!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Resume this device: its sync continues where it stopped, including what arrived while logged out. The device is one of this account (another account\'s deviceId is a new device here). Omitted: a new device, whose sync starts now; what arrived while logged out is then only in unreadCount and history.' })
   @IsOptional()
   @Text(TEXT.deviceId)
   deviceId?: string | null;

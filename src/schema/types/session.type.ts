@@ -12,7 +12,10 @@ export class Session {
   @Field(() => Date)
   accessTokenExpiresAt!: Date;
 
-  @Field(() => String, { description: 'Every session is a device; delivery cursors are kept per device.' })
+  @Field(() => String, {
+    description:
+      "This session's device. The delivery cursor (what sync returns) is kept per user and device: keep this id and pass it to the next login to resume the same device's sync. A login without it is a new device, whose sync starts at that login; messages that arrived while logged out then show only in unreadCount and history.",
+  })
   deviceId!: string;
 
   @Field(() => User)

@@ -1,8 +1,12 @@
 // Exhaustive model checker for D10 over every interleaving of a small case:
 // one user, one device, N messages whose ids are allocated in send order but
 // which may commit in any order, each with a delivery job; a device that
-// connects, disconnects once, reconnects, sync-reads in pages and sync-acks.
-// Breadth-first, so the counterexample printed is a shortest one.
+// connects, disconnects once, reconnects, sync-reads in pages and sync-acks
+// (or, socketless, never opens a socket and catches up over HTTP only). An
+// ack without a live socket is two steps, its guarded write and then its
+// check of the ids visible (D13e: verify read, verify write), and anything
+// may run in between. Breadth-first, so the counterexample printed is a
+// shortest one.
 import {
   type Cursor,
   type RuleSet,
@@ -23,6 +27,8 @@ export interface ModelOptions {
   readonly syncLimit?: number;
   /** How many disconnect + reconnect cycles the device may go through. */
   readonly reconnects?: number;
+  /** The device never opens a socket: HTTP-only sync reads and acks, also in the closing protocol. */
+  readonly socketless?: boolean;
 }
 
 export interface Violation {
@@ -48,6 +54,11 @@ interface Batch {
   /** The subscription present at read time has gone since (presentNow must be false). */
   readonly moved: boolean;
 }
+/** An ack whose write came back with `verify` (D13e); late: the check's read found a late commit, its write is pending. */
+interface Verify {
+  readonly token: SyncTokenFields;
+  readonly late: boolean;
+}
 type DeviceOp =
   | { readonly kind: 'connect' | 'disconnect'; readonly snap: Cursor }
   | { readonly kind: 'syncAck'; readonly snap: Cursor; readonly token: SyncTokenFields; readonly presentNow: boolean };
@@ -60,7 +71,11 @@ interface State {
   readonly held: number; // bit i-1 set: the device holds id i
   readonly batch: Batch | null;
   readonly op: DeviceOp | null; // device's cursor write half done (read-modify-write only)
+  readonly verifying: readonly Verify[]; // an ack between its write and its check (one: the client awaits each ack)
 }
+
+/** Ids committed so far (all of the user's conversations: one user, every id visible). */
+const committed = (s: State): bigint[] => s.jobs.flatMap((j, i) => (j.phase >= 2 ? [BigInt(i + 1)] : []));
 
 const USER = 'u';
 const DEVICE = 'd';
@@ -72,11 +87,12 @@ export function showCursor(c: Cursor): string {
 function keyOf(s: State): string {
   const cur = (c: Cursor | null) => (c === null ? '' : `${c.lastAck}/${c.lastAckErr ?? '-'}/${c.version}`);
   const tok = (t: SyncTokenFields) =>
-    `${t.readLastAck}/${t.maxId}/${t.version}/${+t.present}/${+t.hasMore}`;
+    `${t.readLastAck}/${t.maxId}/${t.version}/${+t.present}/${+t.hasMore}/${t.count}/${t.digest}`;
   const jobs = s.jobs.map((j) => `${j.phase}${j.outcome?.[0] ?? ''}${cur(j.snap)}`).join(',');
   const batch = s.batch === null ? '' : `${tok(s.batch.token)}/${+s.batch.moved}`;
   const op = s.op === null ? '' : `${s.op.kind}/${cur(s.op.snap)}/${s.op.kind === 'syncAck' ? `${tok(s.op.token)}/${+s.op.presentNow}` : ''}`;
-  return `${jobs}|${cur(s.cursor)}|${+s.attached}${s.connects}${s.disconnects}|${s.held}|${batch}|${op}`;
+  const ver = s.verifying.map((v) => `${tok(v.token)}/${+v.late}`).join(',');
+  return `${jobs}|${cur(s.cursor)}|${+s.attached}${s.connects}${s.disconnects}|${s.held}|${batch}|${op}|${ver}`;
 }
 
 interface Step {
@@ -84,7 +100,7 @@ interface Step {
   readonly next: State;
 }
 
-function successors(s: State, m: ModelRules, limit: number, reconnects: number): Step[] {
+function successors(s: State, m: ModelRules, limit: number, reconnects: number, socketless: boolean): Step[] {
   const r = m.rules;
   const rmw = m.readModifyWrite === true;
   const out: Step[] = [];
@@ -130,13 +146,29 @@ function successors(s: State, m: ModelRules, limit: number, reconnects: number):
     const op = s.op;
     if (op.kind === 'syncAck') {
       const res = r.syncAck(op.snap, op.token, op.token.maxId, op.presentNow);
-      add(`syncAck:write(accepted=${res.accepted})`, { ...s, cursor: res.cursor, op: null });
+      const verifying = res.verify ? [...s.verifying, { token: op.token, late: false }] : s.verifying;
+      add(`syncAck:write(accepted=${res.accepted})`, { ...s, cursor: res.cursor, op: null, verifying });
     } else {
       add(`${op.kind}:write`, { ...s, cursor: r.fence(op.snap), attached: op.kind === 'connect', op: null });
     }
     return out;
   }
-  if (!s.attached && s.connects <= s.disconnects && s.connects <= reconnects) {
+  // D13e: the check of an ack without a live socket, read (ids visible now) and write (a failure) apart.
+  s.verifying.forEach((v, k) => {
+    const rest = s.verifying.filter((_, j) => j !== k);
+    if (v.late) {
+      add(`verify(${v.token.maxId}):write`, { ...s, cursor: r.failure(s.cursor, v.token.readLastAck + 1n), verifying: rest });
+      return;
+    }
+    const after = r.verifyAck(s.cursor, v.token, committed(s));
+    // The rule under test decides; a late commit found is written by a later step.
+    const late = after !== s.cursor;
+    add(`verify(${v.token.maxId}):read${late ? '(late commit)' : ''}`, {
+      ...s,
+      verifying: late ? s.verifying.map((w, j) => (j === k ? { ...w, late: true } : w)) : rest,
+    });
+  });
+  if (!socketless && !s.attached && s.connects <= s.disconnects && s.connects <= reconnects) {
     if (rmw) add('connect:read', { ...s, connects: s.connects + 1, op: { kind: 'connect', snap: s.cursor } });
     else add('connect', { ...s, cursor: r.fence(s.cursor), attached: true, connects: s.connects + 1 });
   }
@@ -146,8 +178,7 @@ function successors(s: State, m: ModelRules, limit: number, reconnects: number):
     else add('disconnect', { ...base, cursor: r.fence(s.cursor) });
   }
   // The client may read while not attached; its token then says present=false.
-  const visible = s.jobs.flatMap((j, i) => (j.phase >= 2 ? [BigInt(i + 1)] : []));
-  const read = syncRead(s.cursor, visible, limit);
+  const read = syncRead(s.cursor, committed(s), limit);
   const readHeld = read.ids.reduce((h, id) => h | (1 << Number(id - 1n)), s.held);
   const token: SyncTokenFields = { userId: USER, deviceId: DEVICE, ...read, present: s.attached };
   add(`syncRead[${read.ids.join(',')}]${read.hasMore ? '+more' : ''}${s.attached ? '' : '(absent)'}`, {
@@ -155,21 +186,27 @@ function successors(s: State, m: ModelRules, limit: number, reconnects: number):
     held: readHeld,
     batch: { token, moved: false },
   });
-  if (s.batch !== null) {
+  if (s.batch !== null && s.verifying.length < 1) {
     const b = s.batch;
     const presentNow = s.attached && !b.moved;
     if (rmw) {
       add(`syncAck(${b.token.maxId}):read`, { ...s, batch: null, op: { kind: 'syncAck', snap: s.cursor, token: b.token, presentNow } });
     } else {
       const res = r.syncAck(s.cursor, b.token, b.token.maxId, presentNow);
-      add(`syncAck(${b.token.maxId})(accepted=${res.accepted})`, { ...s, cursor: res.cursor, batch: null });
+      const verifying = res.verify ? [...s.verifying, { token: b.token, late: false }] : s.verifying;
+      add(`syncAck(${b.token.maxId})(accepted=${res.accepted}${res.verify ? ', verify' : ''})`, { ...s, cursor: res.cursor, batch: null, verifying });
     }
   }
   return out;
 }
 
-/** D10 for the ids whose jobs, and all lower ids' jobs, have ended. */
+/**
+ * D10 for the ids whose jobs, and all lower ids' jobs, have ended; while an
+ * ack is between its write and its check (D13e) the check may still lower
+ * lastAck, so D10 is held to once it has run.
+ */
 function checkD10(s: State): string | null {
+  if (s.verifying.length) return null;
   for (let i = 0; i < s.jobs.length && s.jobs[i].phase === 4; i++) {
     const id = BigInt(i + 1);
     if ((s.held & (1 << i)) === 0 && id <= s.cursor.lastAck) {
@@ -179,12 +216,16 @@ function checkD10(s: State): string | null {
   return null;
 }
 
-/** The device's closing protocol (D14): connect if needed, then sync pages until one is empty. */
-function finish(s: State, m: ModelRules, limit: number): { trace: string[]; error: string | null } {
+/**
+ * The device's closing protocol (D14): connect if needed, then sync pages
+ * until one is empty. A socketless device syncs without connecting, and each
+ * ack's check follows its write at once (every job has ended).
+ */
+function finish(s: State, m: ModelRules, limit: number, socketless: boolean): { trace: string[]; error: string | null } {
   const trace: string[] = [];
   let cursor = s.cursor;
   let held = s.held;
-  if (!s.attached) {
+  if (!s.attached && !socketless) {
     cursor = m.rules.fence(cursor);
     trace.push(`final connect ${showCursor(cursor)}`);
   }
@@ -197,9 +238,9 @@ function finish(s: State, m: ModelRules, limit: number): { trace: string[]; erro
       return { trace, error };
     }
     for (const id of read.ids) held |= 1 << Number(id - 1n);
-    const token: SyncTokenFields = { userId: USER, deviceId: DEVICE, ...read, present: true };
-    const res = m.rules.syncAck(cursor, token, read.maxId, true);
-    cursor = res.cursor;
+    const token: SyncTokenFields = { userId: USER, deviceId: DEVICE, ...read, present: !socketless };
+    const res = m.rules.syncAck(cursor, token, read.maxId, !socketless);
+    cursor = res.verify ? m.rules.verifyAck(res.cursor, token, all) : res.cursor;
     trace.push(`final syncRead[${read.ids.join(',')}] syncAck(${read.maxId})(accepted=${res.accepted}) ${showCursor(cursor)}`);
     if (!res.accepted) return { trace, error: 'final sync ack refused with nothing in between (no progress, D13c)' };
   }
@@ -210,6 +251,7 @@ export function check(m: ModelRules, opts: ModelOptions = {}): CheckResult {
   const n = opts.messages ?? 3;
   const limit = opts.syncLimit ?? 2;
   const reconnects = opts.reconnects ?? 1;
+  const socketless = opts.socketless === true;
   const init: State = {
     jobs: Array.from({ length: n }, () => ({ phase: 0 as const, outcome: null, snap: null })),
     cursor: initialCursor,
@@ -219,6 +261,7 @@ export function check(m: ModelRules, opts: ModelOptions = {}): CheckResult {
     held: 0,
     batch: null,
     op: null,
+    verifying: [],
   };
   const parent = new Map<string, { from: string | null; label: string }>();
   const traceTo = (key: string): string[] => {
@@ -238,11 +281,11 @@ export function check(m: ModelRules, opts: ModelOptions = {}): CheckResult {
     for (const [key, s] of queue) {
       const bad = checkD10(s);
       if (bad !== null) return { states: parent.size, violation: { message: bad, trace: traceTo(key) } };
-      if (s.op === null && s.jobs.every((j) => j.phase === 4)) {
-        const f = finish(s, m, limit);
+      if (s.op === null && !s.verifying.length && s.jobs.every((j) => j.phase === 4)) {
+        const f = finish(s, m, limit, socketless);
         if (f.error !== null) return { states: parent.size, violation: { message: f.error, trace: [...traceTo(key), ...f.trace] } };
       }
-      for (const step of successors(s, m, limit, reconnects)) {
+      for (const step of successors(s, m, limit, reconnects, socketless)) {
         const k = keyOf(step.next);
         if (parent.has(k)) continue;
         parent.set(k, { from: key, label: step.label });
