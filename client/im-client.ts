@@ -16,7 +16,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
 import {
-  AcknowledgeDocument, AcknowledgeSyncDocument, HistoryDocument, LoginDocument, type LoginMutation, MeDocument, MessagesDocument,
+  AcknowledgeDocument, AcknowledgeSyncDocument, HistoryDocument, LoginDocument, type LoginMutation, MeDocument, RefreshSessionDocument, MessagesDocument,
   type MessageFieldsFragment, NotificationsDocument, type NotificationsSubscription, ReadReceiptsDocument,
   type ReadReceiptsSubscription, SendMessageDocument, SyncDocument,
 } from './generated';
@@ -43,6 +43,8 @@ export interface ImClientOptions {
   /** Best effort (D16): a missed one is not replayed; read conversations.peerLastRead after a reconnect. */
   onReadReceipt?(receipt: ReadReceipt): void;
   onError?(error: unknown): void;
+  /** Called with each session login() or a refresh gives: persist its refreshToken to log in again after a restart. */
+  onSession?(session: Session): void;
   /** A WebSocket class where there is no global one (Node 20: the `ws` package). */
   webSocketImpl?: unknown;
   /** Highest seq the app already holds per conversation key (from snapshot()); unknown ones start at 0. */
@@ -83,6 +85,9 @@ export class ImClient {
   private stopped = false;
   private device?: string;
   private session?: Session;
+  private refreshing?: Promise<Session>;
+  /** Refresh this long before the access token expires: a minute, or half its lifetime if shorter (ms). */
+  private refreshMargin = 60_000;
 
   constructor(private readonly o: ImClientOptions) {
     for (const [key, last] of Object.entries(o.lastSeq ?? {})) this.convs.set(key, { last, pending: new Map(), filling: false });
@@ -101,10 +106,31 @@ export class ImClient {
    */
   async login(account: string, password: string): Promise<Session> {
     const { login } = await this.request(LoginDocument, { account, password, deviceId: this.device ?? null }, '');
-    this.session = login;
+    this.keep(login);
     this.device = login.deviceId;
     this.me = login.user.id;
+    this.o.onSession?.(login);
     return login;
+  }
+
+  /**
+   * Rotates this client's session (after login()). Callers at the same time
+   * share one request: a second refresh with the same token would only get
+   * the same pair within the server's reuse interval, and revoke the session
+   * after it. Requests refresh by themselves when the access token is within
+   * a minute of its expiry, or was refused as expired.
+   */
+  refresh(): Promise<Session> {
+    this.refreshing ??= (async () => {
+      if (!this.session) throw new ImError('not logged in: call login() first');
+      const { refreshSession } = await this.request(RefreshSessionDocument, { refreshToken: this.session.refreshToken }, '');
+      this.keep(refreshSession);
+      this.o.onSession?.(refreshSession);
+      return refreshSession;
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
   }
 
   /**
@@ -309,15 +335,31 @@ export class ImClient {
     }
   }
 
+  private keep(session: Session): void {
+    this.session = session;
+    this.refreshMargin = Math.min(60_000, (Date.parse(String(session.accessTokenExpiresAt)) - Date.now()) / 2);
+  }
+
   private async token(): Promise<string> {
     if (this.o.getToken) return this.o.getToken();
     if (!this.session) throw new ImError('not logged in: call login() or pass getToken');
+    if (Date.parse(String(this.session.accessTokenExpiresAt)) - Date.now() < this.refreshMargin) await this.refresh();
     return this.session.accessToken;
   }
 
-  /** token: '' sends no authorization (login). */
+  /** token: '' sends no authorization (login, refresh). An access token refused as expired is refreshed once. */
   private async request<R, V>(doc: TypedDocumentNode<R, V>, variables: V, token?: string): Promise<R> {
-    const bearer = token ?? (await this.token());
+    try {
+      return await this.post(doc, variables, token ?? (await this.token()));
+    } catch (e) {
+      const expired = e instanceof ImError && e.code === 'UNAUTHENTICATED' && /expired/.test(e.message);
+      if (!expired || token !== undefined || this.o.getToken || !this.session) throw e;
+      await this.refresh();
+      return this.post(doc, variables, this.session.accessToken);
+    }
+  }
+
+  private async post<R, V>(doc: TypedDocumentNode<R, V>, variables: V, bearer: string): Promise<R> {
     const res = await fetch(this.o.httpUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },

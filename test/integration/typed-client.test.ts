@@ -220,3 +220,26 @@ test('D14: the client keeps its deviceId across logins and catches up over HTTP 
   await k.catchUp();
   assert.deepEqual(later.map((m) => m.id), batch3);
 });
+
+// Refresh rotation: a second refresh with the same token is a reuse, so the
+// client shares one refresh in flight; it refreshes by itself before expiry.
+test('the client shares one refresh in flight, and refreshes an access token close to its expiry once for many requests', async (t) => {
+  const short = await startServer({ ACCESS_TOKEN_TTL: '6', REFRESH_REUSE_INTERVAL_S: '0' });
+  t.after(() => short.close());
+  const [u, v] = [await registerUser(short.url), await registerUser(short.url)];
+  await makeFriends(short.url, u, v);
+  const sessions: string[] = [];
+  const c = new ImClient({ httpUrl: short.url, wsUrl: short.wsUrl, onMessage: () => undefined, webSocketImpl: WebSocket, onSession: (x) => sessions.push(x.refreshToken) });
+  t.after(() => c.stop());
+  await c.login(u.account, 'password123');
+  const [a, b, d] = await Promise.all([c.refresh(), c.refresh(), c.refresh()]);
+  assert.equal(a, b);
+  assert.equal(a, d);
+  assert.equal(sessions.length, 2, 'one login, one refresh');
+  // With no reuse interval, a second rotation of the same token would have revoked the session.
+  await sleep(3500); // past half the token's 6 s life
+  const sent = await Promise.all([1, 2, 3, 4, 5].map((i) => c.send({ userId: v.id }, `near expiry ${i}`)));
+  assert.equal(new Set(sent.map((m) => m.id)).size, 5);
+  assert.equal(sessions.length, 3, 'five requests near expiry made one refresh');
+  assert.equal((await ok(short.url, '{ me { id } }', {}, (await c.refresh()).accessToken)).me.id, u.id, 'the session lives on');
+});
