@@ -1,4 +1,4 @@
-import type { Keys, Redis } from '../redis';
+import { type Keys, LuaScript, type Redis } from '../redis';
 
 export interface Connection {
   connectionId: string;
@@ -16,12 +16,12 @@ const parseMember = (userId: string, m: string): RemoteConnection => {
 };
 
 // KEYS: presence sets; ARGV[1]: now (ms). One ZRANGEBYSCORE per key, answered together.
-const PRESENCE_MANY = `
+const PRESENCE_MANY = new LuaScript(`
 local out = {}
 for i, key in ipairs(KEYS) do
   out[i] = redis.call('ZRANGEBYSCORE', key, ARGV[1], '+inf')
 end
-return out`;
+return out`);
 
 /**
  * Who is online, in Redis so every node sees it (D20). Per user a sorted set
@@ -73,9 +73,7 @@ export class Presence {
   async connectionsOfMany(userIds: readonly string[]): Promise<Map<string, RemoteConnection[]>> {
     const out = new Map<string, RemoteConnection[]>();
     if (!userIds.length) return out;
-    const redis = this.redis as Redis & { presenceMany?: (n: number, ...args: Array<string | number>) => Promise<string[][]> };
-    if (!redis.presenceMany) redis.defineCommand('presenceMany', { lua: PRESENCE_MANY });
-    const lists = await redis.presenceMany!(userIds.length, ...userIds.map((u) => this.keys.presence(u)), Date.now());
+    const lists = await PRESENCE_MANY.run<string[][]>(this.redis, userIds.map((u) => this.keys.presence(u)), [Date.now()]);
     userIds.forEach((u, i) => out.set(u, (lists[i] ?? []).map((m) => parseMember(u, m))));
     return out;
   }
