@@ -104,3 +104,27 @@ test('D20: after a dropped attach, a clean connect makes the device online and a
   assert.deepEqual(await liveEntries(u), []);
   assert.equal(await online(u), false);
 });
+
+// D14: a sync read waits for the device's attaches in progress (attaching.ts). A subscription
+// completed before its stream ever started used to stay "in progress" for good, so every later
+// sync of that device waited the full second.
+test('D14: a subscription ended before its stream started holds no later sync up', async () => {
+  const u = await registerUser(s.url);
+  for (let i = 0; i < 5; i++) {
+    const ws = await rawSocket(u);
+    // Subscribe and complete in one write: graphql-ws sees the complete while onSubscribe runs.
+    ws.send(JSON.stringify({ id: 'm', type: 'subscribe', payload: { query: 'subscription { messages { id } }' } }));
+    ws.send(JSON.stringify({ id: 'm', type: 'complete' }));
+    await sleep(50);
+    ws.terminate();
+  }
+  await sleep(100);
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = Date.now();
+    await ok(s.url, '{ sync(limit: 1) { hasMore } }', {}, u.token);
+    times.push(Date.now() - t0);
+  }
+  assert.ok(Math.min(...times) < 500, `each sync waited: ${times.join(', ')} ms`);
+  assert.equal(await online(u), false);
+});
