@@ -1,10 +1,13 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { ChatMessage } from '../../client/im-client';
+import { MESSAGE_FIELDS } from '../support/chat';
+import { gql } from '../support/harness';
 import { type ServerProcess, scaled } from '../support/processes';
 import {
-  addNode, cluster, type Conversation, direct, FetchTap, finalCheck, Ledger, online, Peer, socialSetup, startTraffic, untilAcked, waitLive,
-  withScene,
+  addNode, cluster, type Conversation, direct, FetchTap, finalCheck, Ledger, online, Peer, sleep, socialSetup, startTraffic, untilAcked,
+  waitLive, withScene,
 } from './kit';
 
 // A node stopped under traffic (SIGKILL, then SIGTERM) and started again on the same
@@ -18,6 +21,36 @@ import {
 // the dead process's jobs stall and rerun; D14: sync and seq gap fill).
 
 const PAIRS = 20;
+
+const SEND = `mutation($i: SendMessageInput!) { sendMessage(input: $i) { ${MESSAGE_FIELDS} } }`;
+
+/**
+ * Clients with no backoff: while the node is down each peer repeats three sends every few
+ * milliseconds (same clientMsgId, D3), so the new process meets a burst of them in its
+ * first ticks, as it does behind a load balancer of impatient clients. Resolves once
+ * every one was acknowledged; each goes into the ledger.
+ */
+async function retryStorm(url: string, ledger: Ledger, peers: Peer[], conversations: Conversation[], tag: string): Promise<void> {
+  const senders = peers.flatMap((p, i) => [0, 1, 2].map((k) => ({ p, i, k })));
+  await Promise.all(
+    senders.map(async ({ p, i, k }) => {
+      const c = conversations[Math.floor(i / 2)];
+      const to = c.to(p);
+      const clientMsgId = `${p.name}-storm-${tag}-${k}`;
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        const r = await gql(url, SEND, { i: { to, clientMsgId, type: 'TEXT', content: `${p.name} storm ${tag}.${k}` } }, p.user.token).catch(() => undefined);
+        const m = r?.data?.sendMessage as ChatMessage | undefined;
+        if (m) {
+          ledger.record(m, to, c.members.map((x) => x.id), clientMsgId);
+          return;
+        }
+        await sleep(5);
+      }
+      ledger.gaveUp.push(clientMsgId);
+    }),
+  );
+}
 
 /** untilAcked, failing at once with the node's last lines if the node exits meanwhile. */
 async function progressWhileUp(node: ServerProcess, wait: Promise<void>): Promise<void> {
@@ -59,11 +92,13 @@ test('a node restarted on its port under traffic (SIGKILL, then SIGTERM) stays u
       const before = ledger.acked.size;
       await node.kill(signal);
       scene.note(`cycle ${c}: ${signal} with ${before} acknowledged`);
+      const storm = retryStorm(node.url, ledger, peers, conversations, String(c));
       // At once, while every client retries against the port.
       node = await addNode(scene, env, `node-${c + 1}`, node.port);
       started.push(node);
       const upAt = Date.now();
       // Traffic goes on through the new process for a while: its first seconds are where it died.
+      await progressWhileUp(node, storm);
       await progressWhileUp(node, untilAcked(ledger, ledger.acked.size + scaled(60, 150), 3000));
       assert.ok(node.alive(), `the process restarted after ${signal} died:\n${node.logs()}`);
       scene.note(`cycle ${c}: new process up ${Date.now() - upAt} ms, ${ledger.acked.size} acknowledged`);
