@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
+import { Presence } from '../../src/delivery/presence';
 import { createRedis, Keys, type Redis } from '../../src/redis';
 import { device, waitOnline } from '../support/chat';
 import { ok, registerUser, sleep, startServer, type TestServer, type TestUser } from '../support/harness';
@@ -127,4 +128,60 @@ test('D14: a subscription ended before its stream started holds no later sync up
   }
   assert.ok(Math.min(...times) < 500, `each sync waited: ${times.join(', ')} ms`);
   assert.equal(await online(u), false);
+});
+
+test('D20: two messages subscriptions on one socket: the device stays present until the last one ends', async () => {
+  const u = await registerUser(s.url);
+  const ws = await rawSocket(u);
+  const sub = (id: string) => ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query: 'subscription { messages { id } }' } }));
+  sub('one');
+  sub('two');
+  await waitOnline(s.url, u);
+  await sleep(100);
+  ws.send(JSON.stringify({ id: 'one', type: 'complete' }));
+  await sleep(300);
+  assert.equal(await online(u), true, 'the second subscription is still live');
+  assert.equal((await liveEntries(u)).length, 1);
+  ws.send(JSON.stringify({ id: 'two', type: 'complete' }));
+  assert.notEqual(await settlesOffline(u, 1000), -1, 'absent once both ended');
+  ws.terminate();
+});
+
+// D7: the refresh renews only what this node holds and is still live; a lapsed entry is
+// fenced before it is added again, and not added again while its fence fails.
+test('D7/D20: the presence refresh renews live entries, fences a lapsed one before re-adding it, and renews nothing detached', async () => {
+  const unitKeys = new Keys(`${s.prefix}unit:`);
+  const presence = new Presence(redis, unitKeys, TTL_S, 'node-t');
+  const fences: string[] = [];
+  let fenceWorks = false;
+  presence.onLapse = async (c) => {
+    fences.push(c.connectionId);
+    if (!fenceWorks) throw new Error('db down');
+  };
+  const a = { connectionId: 'a', userId: '1', deviceId: 'da' };
+  const b = { connectionId: 'b', userId: '1', deviceId: 'db' };
+  const period = (TTL_S * 1000) / 3;
+  try {
+    await presence.attach(a);
+    await presence.attach(b);
+    const first = Number(await redis.zscore(unitKeys.presence('1'), 'node-t|a|da'));
+    await sleep(period + 150);
+    assert.ok(Number(await redis.zscore(unitKeys.presence('1'), 'node-t|a|da')) > first, 'renewed');
+    assert.deepEqual(fences, []);
+    // Redis lost b's entry (a restart, a failover): the next refresh fences before re-adding it.
+    await redis.zrem(unitKeys.presence('1'), 'node-t|b|db');
+    await sleep(period + 150);
+    assert.deepEqual(fences, ['b']);
+    assert.equal(await redis.zscore(unitKeys.presence('1'), 'node-t|b|db'), null, 'not re-added while its fence fails');
+    fenceWorks = true;
+    await sleep(period + 150);
+    assert.deepEqual(fences, ['b', 'b']);
+    assert.notEqual(await redis.zscore(unitKeys.presence('1'), 'node-t|b|db'), null, 're-added after its fence');
+    await presence.detach(a);
+    await sleep(period + 150);
+    assert.equal(await redis.zscore(unitKeys.presence('1'), 'node-t|a|da'), null, 'a detached entry is not renewed');
+    assert.equal(presence.localCount, 1);
+  } finally {
+    presence.stop();
+  }
 });
