@@ -57,6 +57,7 @@ export class Presence {
   private readonly local = new Map<string, Connection>();
   private timer?: NodeJS.Timeout;
   private refreshing = false;
+  private stopped = false;
   /** Runs before a lapsed entry is renewed (D7: the refresh fences again). */
   onLapse: (c: Connection) => Promise<void> = async () => undefined;
 
@@ -121,7 +122,7 @@ export class Presence {
   }
 
   private startRefresh(): void {
-    if (this.timer) return;
+    if (this.timer || this.stopped) return;
     this.timer = setInterval(() => {
       // A refresh slower than the period (Redis or MariaDB stalling) is not overlapped by the next.
       if (this.refreshing) return;
@@ -166,7 +167,9 @@ export class Presence {
     }
   }
 
+  /** Stops renewing for good (shutdown): an attach still running does not start it again. */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
   }
