@@ -86,7 +86,11 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     // A registry per app: a test process runs several servers.
     const metrics = config.metrics.enabled ? new AppMetrics() : undefined;
     const sessions = new SessionStatus(em, redis, keys, config.sessions.cacheTtlS);
-    const limits = new RateLimits(config.rateLimits, { redis, prefix: config.redis.prefix });
+    // rate-limiter-flexible defines its Lua command on its client: a client of its own, without auto-pipelining (see createRedis).
+    const limitsRedis = createRedis(config.redis.url, 'im-limits', log, { autoPipelining: false });
+    disposers.push(['redis-limits', () => limitsRedis.quit()]);
+    await limitsRedis.connect();
+    const limits = new RateLimits(config.rateLimits, { redis: limitsRedis, prefix: config.redis.prefix });
     const auth = new AuthService(em, new TokenSigner(config.jwt.secret, config.jwt.accessTtlS), sessions, config, pubSub, limits);
     const pool = new SqlPool(config.database);
     disposers.push(['sql-pool', () => pool.end()]);

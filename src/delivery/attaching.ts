@@ -1,3 +1,5 @@
+import { type AttachEvent, type AttachPhase, type AttachState, attachSettled, initialAttach, stepAttach } from './rules/attachment';
+
 /**
  * Attaches in progress, per device. A client subscribes to `messages` and
  * then syncs on the same socket without waiting (D14): graphql-ws gives it
@@ -34,5 +36,89 @@ export class Attaching {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(set), new Promise<void>((r) => (timer = setTimeout(r, this.maxWaitMs)))]);
     clearTimeout(timer);
+  }
+}
+
+/** The I/O of one subscription's attach and detach (D7); see rules/attachment.ts for their order. */
+export interface AttachSteps {
+  /** Fences the device's cursor. */
+  fence(): Promise<void>;
+  /** Marks the subscription present. */
+  mark(): Promise<void>;
+  /** Marks it absent, then fences. */
+  detach(): Promise<void>;
+}
+
+type Deferred = { promise: Promise<void>; resolve(): void; reject(e: unknown): void };
+const deferred = (): Deferred => {
+  const d = {} as Deferred;
+  d.promise = new Promise<void>((resolve, reject) => Object.assign(d, { resolve, reject }));
+  return d;
+};
+
+/**
+ * Runs one `messages` subscription's steps as `stepAttach` orders them: one
+ * at a time, and a close that comes mid-attach takes effect when the running
+ * step ends, so a subscription that ended is never left present (nor
+ * renewed) whatever the order of events.
+ */
+export class Attachment {
+  private state: AttachState = initialAttach();
+  private readonly started = deferred();
+  private readonly ended = deferred();
+  private settled = false;
+  private attachError: unknown;
+  private detachError: unknown;
+
+  /** `onSettled` runs once, when the attach is over however it went (see Attaching.begin). */
+  constructor(
+    private readonly steps: AttachSteps,
+    private readonly onSettled: () => void = () => undefined,
+  ) {
+    // Nobody need wait on these: the stream reads start(), the stop hook close().
+    this.started.promise.catch(() => undefined);
+    this.ended.promise.catch(() => undefined);
+  }
+
+  /** The phase now (for tests and diagnostics). */
+  get phase(): AttachPhase {
+    return this.state.phase;
+  }
+
+  /** Attaches: resolves once present (or once a close cut the attach short); rejects with a failed step's error. */
+  start(): Promise<void> {
+    this.fire('start');
+    return this.started.promise;
+  }
+
+  /** Ends the subscription: resolves once nothing is present for it; rejects if the detach failed (the entry then lapses by its TTL). */
+  close(): Promise<void> {
+    this.fire('close');
+    return this.ended.promise;
+  }
+
+  private fire(e: AttachEvent): void {
+    const { state, run } = stepAttach(this.state, e);
+    this.state = state;
+    if (!this.settled && attachSettled(state)) {
+      this.settled = true;
+      this.onSettled();
+      if (state.phase === 'failed') this.started.reject(this.attachError);
+      else this.started.resolve();
+    }
+    if (state.phase === 'closed') {
+      if (this.detachError !== undefined) this.ended.reject(this.detachError);
+      else this.ended.resolve();
+    }
+    if (!run) return;
+    const done: AttachEvent = run === 'fence' ? 'fenced' : run === 'mark' ? 'marked' : 'detached';
+    this.steps[run]().then(
+      () => this.fire(done),
+      (err: unknown) => {
+        if (run === 'detach') this.detachError = err ?? new Error('detach failed');
+        else this.attachError = err ?? new Error('attach failed');
+        this.fire(run === 'detach' ? 'detached' : 'failed');
+      },
+    );
   }
 }

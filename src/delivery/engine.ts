@@ -2,7 +2,7 @@ import type Queue from 'bee-queue';
 import { badInput } from '../errors';
 import type { Logger } from '../logger';
 import type { AckBus } from './ack-bus';
-import { Attaching } from './attaching';
+import { Attaching, Attachment } from './attaching';
 import type { CursorStore } from './cursor-store';
 import { Coalescer } from './coalescer';
 import { withDeadline } from './deadline';
@@ -80,6 +80,8 @@ export class DeliveryEngine {
   private readonly outbox: Coalescer<Held>;
   private readonly attaching = new Attaching(1000);
   private readonly metrics: DeliveryMetrics;
+  /** Numbers this node's `messages` subscriptions (each is its own presence entry and push target). */
+  private opened = 0;
 
   constructor(private readonly d: EngineDeps) {
     this.metrics = d.metrics ?? noDeliveryMetrics;
@@ -89,28 +91,26 @@ export class DeliveryEngine {
   /**
    * The `messages` subscription of one socket. The stream can receive before
    * the device is marked present, and the device is fenced before that (D7).
+   * Each subscription is its own connection (a socket may hold two), and its
+   * attach and detach run one step at a time (rules/attachment.ts), so it is
+   * present exactly while it is live, however subscribe, complete, socket
+   * close and the steps interleave.
    */
   open<T>(c: Connection, as: (row: MessageRow) => T): AsyncIterableIterator<T> {
-    const attached = this.attaching.begin(c.userId, c.deviceId);
-    return this.d.nodes.open(
-      c,
-      as,
-      () => this.attach(c).finally(attached),
-      () => {
-        attached();
-        return this.detach(c);
+    const sub: Connection = { ...c, connectionId: `${c.connectionId}.${++this.opened}` };
+    const life = new Attachment(
+      {
+        fence: () => this.d.store.fence(c.userId, c.deviceId),
+        mark: () => this.d.presence.attach(sub),
+        detach: () => this.detach(sub),
       },
+      this.attaching.begin(c.userId, c.deviceId),
     );
-  }
-
-  /** D7: fence the cursor before the socket is marked present anywhere. */
-  async attach(c: Connection): Promise<void> {
-    await this.d.store.fence(c.userId, c.deviceId);
-    await this.d.presence.attach(c);
+    return this.d.nodes.open(sub, as, () => life.start(), () => life.close());
   }
 
   /** Absent from now on, then fenced: pushes it misses from here record nothing. */
-  async detach(c: Connection): Promise<void> {
+  private async detach(c: Connection): Promise<void> {
     await this.d.presence.detach(c);
     await this.d.store.fence(c.userId, c.deviceId);
   }

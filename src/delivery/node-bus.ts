@@ -68,14 +68,16 @@ export class NodeBus {
   }
 
   /**
-   * The stream of one socket's `messages` subscription, each row as `as`
-   * makes it. `onOpen` runs after the stream can receive (so the socket is
-   * never present but deaf) and `onClose` when the subscriber or the socket
-   * goes away.
+   * The stream of one `messages` subscription (`conn.connectionId` is the
+   * subscription's own), each row as `as` makes it. `onOpen` runs after the
+   * stream can receive (so the subscription is never present but deaf) and
+   * `onClose` once when the subscriber or the socket goes away, also when
+   * that happens before the stream started.
    */
   open<T>(conn: Connection, as: (m: MessageRow) => T, onOpen: () => Promise<void>, onClose: () => Promise<void>): AsyncIterableIterator<T> {
     let mine: ((m: MessageRow) => void) | undefined;
     let slow = false;
+    const close = () => onClose().catch((err) => this.log.warn({ err }, 'closing a message stream failed'));
     return new PushStream<T>({
       start: async (push) => {
         mine = (m) => {
@@ -93,10 +95,10 @@ export class NodeBus {
         await onOpen();
       },
       stop: async () => {
-        // A second `messages` subscription on the same socket took the entry over: leave it.
         if (this.local.get(conn.connectionId) === mine) this.local.delete(conn.connectionId);
-        await onClose().catch((err) => this.log.warn({ err }, 'closing a message stream failed'));
+        await close();
       },
+      abandon: close,
     }, this.pushQueue);
   }
 }

@@ -8,7 +8,8 @@ type Waiter<T> = { resolve(r: IteratorResult<T>): void; reject(e: unknown): void
  * from outside and read in order. Nothing runs until the first `next()`: then
  * `start` gets the push function. `stop` runs once, after a start, when the
  * reader returns or `start` failed (whose error the pending or next read
- * gets). At most `max` values wait unread; a push beyond that, or after the
+ * gets); `abandon` runs instead when the stream ends before it started (the
+ * reader returned before its first read). At most `max` values wait unread; a push beyond that, or after the
  * end, throws, so the delivery counts as not sent.
  *
  * It replaces two stacked Repeaters (the stream and graphql-yoga's `map`),
@@ -24,7 +25,7 @@ export class PushStream<T> implements AsyncIterableIterator<T> {
   private stopped: Promise<void> | undefined;
 
   constructor(
-    private readonly hooks: { start(push: (v: T) => void): Promise<void>; stop(): Promise<void> },
+    private readonly hooks: { start(push: (v: T) => void): Promise<void>; stop(): Promise<void>; abandon?(): Promise<void> },
     private readonly max = 1024,
   ) {}
 
@@ -73,7 +74,7 @@ export class PushStream<T> implements AsyncIterableIterator<T> {
       if (error && waiting.length) waiting.shift()!.reject(error.e);
       else this.error = error;
       for (const w of waiting) w.resolve({ value: undefined, done: true });
-      this.stopped = this.started ? this.hooks.stop() : Promise.resolve();
+      this.stopped = this.started ? this.hooks.stop() : (this.hooks.abandon?.() ?? Promise.resolve());
     }
     return this.stopped!;
   }

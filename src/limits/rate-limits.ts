@@ -30,9 +30,8 @@ const WHAT: Record<RateLimitName, string> = {
  * library's insurance limiter), so an outage neither opens the gates nor
  * refuses everyone. Without Redis (store null) they count per process.
  *
- * Every limiter is made here, at composition time: the Redis limiter defines
- * its Lua command on the client, which must happen before the client is used
- * in the same tick (ioredis auto-pipelining).
+ * The Redis limiter defines its Lua command on the client it is given
+ * (`defineCommand`), so that client must not auto-pipeline (see createRedis).
  */
 export class RateLimits {
   private readonly limiters = new Map<RateLimitName, RateLimiterAbstract>();

@@ -1,19 +1,19 @@
 import type { EntityManager } from '@mikro-orm/mariadb';
 import { User } from '../entities';
-import type { Keys, Redis } from '../redis';
+import { type Keys, LuaScript, type Redis } from '../redis';
 
 /**
  * Only fills a key if nobody invalidated it since the reader took its version:
  * without this, a read that loaded the old row before a write and stored it
  * after the write's invalidation would leave a stale entry for a whole TTL.
  */
-const FILL = `
+const FILL = new LuaScript(`
 local v = redis.call('GET', KEYS[2])
 if (v or '') == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
   return 1
 end
-return 0`;
+return 0`);
 
 export interface CacheRead {
   /** The cached JSON text per key, null on a miss. */
@@ -35,7 +35,7 @@ export class Cache {
   }
 
   async fill(key: string, version: string, json: string): Promise<void> {
-    await this.redis.eval(FILL, 2, key, this.version(key), version, json, String(this.ttlS));
+    await FILL.run(this.redis, [key, this.version(key)], [version, json, String(this.ttlS)]);
   }
 
   async invalidate(...keys: string[]): Promise<void> {

@@ -76,3 +76,16 @@ test('more than max unread values: the push throws and what waits stays readable
   assert.deepEqual(await s.next(), { value: 2, done: false });
   assert.deepEqual(await s.next(), { value: 3, done: false });
 });
+
+test('a stream returned before any read runs abandon once, instead of start and stop', async () => {
+  const log: string[] = [];
+  const s = new PushStream<number>({
+    start: async () => void log.push('start'),
+    stop: async () => void log.push('stop'),
+    abandon: async () => void log.push('abandon'),
+  });
+  await s.return();
+  await s.return();
+  assert.deepEqual(await s.next(), { value: undefined, done: true });
+  assert.deepEqual(log, ['abandon']);
+});
