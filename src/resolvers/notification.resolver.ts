@@ -3,6 +3,7 @@ import { Group, Notification, NotificationStatus, User } from '../entities';
 import { badInput } from '../errors';
 import { type Ctx, requireAuth } from '../schema/context';
 import { parseId, parseIds } from '../schema/ids';
+import { createLoaders } from '../schema/loaders';
 import { MAX_ACK_IDS, type NotificationWire, fromWire } from '../services/notification.service';
 
 @Resolver(() => Notification)
@@ -40,9 +41,8 @@ export class NotificationResolver {
   })
   pushed(@Root() payload: NotificationWire, @C() ctx: Ctx): Notification {
     // A subscription keeps one context (and its loaders) for its whole life:
-    // without this, every later push would show profiles as of the first one.
-    ctx.loaders.user.clearAll();
-    ctx.loaders.group.clearAll();
+    // without this, every later push would show profiles (and presence) as of the first one.
+    ctx.loaders = createLoaders(ctx.services);
     return fromWire(payload);
   }
 

@@ -1,0 +1,46 @@
+import type { User } from '../entities';
+import { PERMISSIONS } from '../services/user.service';
+import { type Ctx, viewerOf } from './context';
+
+/** The User fields not everyone may see; the rest (id, account, name, avatar, createdAt, deleted) are public. */
+export type PrivateUserField = 'email' | 'role' | 'online' | 'lastSeen';
+
+/**
+ * Who sees each private User field; anyone else reads null. The user herself
+ * sees all of them.
+ * - email: holders of userGet (reading any user is what that permission is for);
+ * - role: holders of userGet or roleSet (whoever changes roles must see them);
+ * - online, lastSeen: her contacts (services/contacts.ts: friends, and members
+ *   now of a live group she is a member of now). Not admins: presence is for
+ *   the people she talks to, not for administration.
+ * A deleted account has no self and no contacts: its presence is null to all.
+ */
+export const USER_FIELD_RULES: Record<PrivateUserField, string> = {
+  email: 'the user, holders of userGet',
+  role: 'the user, holders of userGet or roleSet',
+  online: 'the user, her friends, members of a group she is in',
+  lastSeen: 'the user, her friends, members of a group she is in',
+};
+
+/**
+ * Whether the caller may see `field` of `user` (USER_FIELD_RULES). Batched:
+ * the permissions are read once per request and contacts in one query per
+ * list of users (src/schema/loaders.ts); the user herself costs nothing.
+ */
+export async function maySee(ctx: Ctx, user: User, field: PrivateUserField): Promise<boolean> {
+  const viewer = viewerOf(ctx);
+  if (!viewer) return false;
+  const deleted = user.deletedAt != null;
+  if (viewer === user.id && !deleted) return true;
+  switch (field) {
+    case 'email':
+      return (await ctx.loaders.permissionsOf(viewer)).has(PERMISSIONS.userGet);
+    case 'role': {
+      const perms = await ctx.loaders.permissionsOf(viewer);
+      return perms.has(PERMISSIONS.userGet) || perms.has(PERMISSIONS.roleSet);
+    }
+    case 'online':
+    case 'lastSeen':
+      return !deleted && ctx.loaders.contactsOf(viewer).load(user.id);
+  }
+}
