@@ -12,7 +12,7 @@ export interface Loaders {
   lastSeen: DataLoader<string, Date | null>;
   /** Groups by id, dissolved ones included (a GROUP_DISSOLVED notification still names its group). */
   group: DataLoader<string, Group | null>;
-  /** Whether each user is a contact of the viewer (friend or shared group), one query per batch. */
+  /** Whether each user is the viewer or a contact of hers (friend or shared group), one query per batch. */
   contactsOf(viewerId: string): DataLoader<string, boolean>;
   /** The viewer's permissions, read once per request. */
   permissionsOf(viewerId: string): Promise<Set<string>>;
@@ -58,9 +58,12 @@ class LazyLoaders implements Loaders {
   contactsOf(viewerId: string): DataLoader<string, boolean> {
     let loader = this.contacts.get(viewerId);
     if (!loader) {
+      // The viewer counts as her own contact here, so she is in the same batch as the rest
+      // (and her presence is read in the same command as theirs).
       loader = new DataLoader(async (ids) => {
-        const found = await this.services.contacts.among(viewerId, ids);
-        return ids.map((id) => found.has(id));
+        const others = ids.filter((id) => id !== viewerId);
+        const found = others.length ? await this.services.contacts.among(viewerId, others) : new Set<string>();
+        return ids.map((id) => id === viewerId || found.has(id));
       });
       this.contacts.set(viewerId, loader);
     }

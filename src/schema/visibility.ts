@@ -31,16 +31,17 @@ export async function maySee(ctx: Ctx, user: User, field: PrivateUserField): Pro
   const viewer = viewerOf(ctx);
   if (!viewer) return false;
   const deleted = user.deletedAt != null;
-  if (viewer === user.id && !deleted) return true;
   switch (field) {
     case 'email':
-      return (await ctx.loaders.permissionsOf(viewer)).has(PERMISSIONS.userGet);
+      return (viewer === user.id && !deleted) || (await ctx.loaders.permissionsOf(viewer)).has(PERMISSIONS.userGet);
     case 'role': {
+      if (viewer === user.id && !deleted) return true;
       const perms = await ctx.loaders.permissionsOf(viewer);
       return perms.has(PERMISSIONS.userGet) || perms.has(PERMISSIONS.roleSet);
     }
     case 'online':
     case 'lastSeen':
+      // Through the loader for the viewer herself too: one batch for a whole list.
       return !deleted && ctx.loaders.contactsOf(viewer).load(user.id);
   }
 }
