@@ -25,7 +25,9 @@ export class NotificationResolver {
   }
 
   @Authorized()
-  @Mutation(() => [Notification])
+  @Mutation(() => [Notification], {
+    description: 'The caller\'s own only: any id that is not hers, or nobody\'s, is NOT_FOUND (the ids in extensions.ids) and nothing changes.',
+  })
   acknowledgeNotifications(@Arg('ids', () => [ID]) ids: string[], @C() ctx: Ctx): Promise<Notification[]> {
     if (ids.length > MAX_ACK_IDS) throw badInput(`at most ${MAX_ACK_IDS} ids at once`);
     return ctx.services.notifications.acknowledge(requireAuth(ctx).userId, parseIds(ids, 'ids'));
