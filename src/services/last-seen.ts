@@ -17,10 +17,11 @@ return 1`;
  * hash, user id -> epoch milliseconds. A user is seen when one of her devices
  * makes an authenticated HTTP request (touch), while it holds a socket open
  * (stamped when it opens, once a minute while it stays open, and when it
- * closes), so the stamp is at most LAST_SEEN_EVERY_MS old while she is
- * connected and exact to the minute after. Each node writes a user at most
- * once a minute (besides a socket's close), in one command per tick for all
- * its sockets. Best effort: a failed write is dropped (the next one heals
+ * closes), so the stamp is about LAST_SEEN_EVERY_MS old at most while she is
+ * connected and exact to the minute after. Each node writes a user about
+ * once a minute at most: a request stamps her unless this node did within
+ * the minute, a tick each minute stamps its sockets' users not stamped in the
+ * last half of it (all in one command), and a socket's close. Best effort: a failed write is dropped (the next one heals
  * it); a Redis restarted empty forgets the stamps (lastSeen null until the
  * user is seen again); a node killed outright leaves its users' last tick.
  */
@@ -47,8 +48,6 @@ export class LastSeen {
   opened(userId: string): void {
     this.open.set(userId, (this.open.get(userId) ?? 0) + 1);
     this.touch(userId);
-    this.timer ??= setInterval(() => this.tick(), this.everyMs);
-    this.timer.unref();
   }
 
   /** A socket that opened() closed: stamped now, whatever the last write. */
@@ -71,16 +70,21 @@ export class LastSeen {
     this.timer = undefined;
   }
 
+  /** Every everyMs: stamps the users with a socket here (unless stamped within half of it), forgets old writes. */
   private tick(): void {
     const now = Date.now();
+    const due = [...this.open.keys()].filter((id) => now - (this.written.get(id) ?? 0) >= this.everyMs / 2);
     for (const [id, at] of this.written) if (now - at >= this.everyMs) this.written.delete(id);
-    // Every user with a socket here: its last stamp is due (a request may have stamped it since).
-    const due = [...this.open.keys()].filter((id) => !this.written.has(id));
     if (due.length) this.write(due, now);
+    if (!this.open.size && !this.written.size) this.stop();
   }
 
   private write(userIds: string[], now: number): void {
     for (const id of userIds) this.written.set(id, now);
+    if (!this.timer) {
+      this.timer = setInterval(() => this.tick(), this.everyMs);
+      this.timer.unref();
+    }
     this.redis.eval(STAMP, 1, this.key, ...userIds.flatMap((id) => [id, String(now)])).catch(() => undefined);
   }
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { collect, gql, type GqlResult, ok, registerUser, sleep, startServer, type TestServer, type TestUser, wsClient } from '../support/harness';
 import { createRedis } from '../../src/redis';
+import { LastSeen } from '../../src/services/last-seen';
 import { idTakingFields } from '../support/schema-walk';
 import { befriend, db, friendsOf, newGroup, notes } from './social.helpers';
 
@@ -242,6 +243,43 @@ test('lastSeen: a socket closing stamps its user at once, whatever the last stam
     assert.ok(Date.now() - at < 10_000, `lastSeen after the close: ${new Date(at).toISOString()}`);
     assert.deepEqual(await seen(stranger), { lastSeen: null, online: null });
   } finally {
+    await redis.quit();
+  }
+});
+
+test('LastSeen: a request stamps a user once per interval, a socket every interval while open and at its close', async () => {
+  const redis = createRedis(s.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'privacy-test-ls');
+  await redis.connect();
+  const key = `${s.prefix}seen-test`; // under the run's prefix: removed with it
+  const ls = new LastSeen(redis, key, 300);
+  const stamp = async (id: string) => Number(await redis.hget(key, id));
+  try {
+    ls.touch('1');
+    await sleep(50);
+    const first = await stamp('1');
+    assert.ok(first > 0);
+    ls.touch('1'); // within the interval: not written again
+    await sleep(50);
+    assert.equal(await stamp('1'), first);
+    ls.opened('2');
+    await sleep(50);
+    const opened = await stamp('2');
+    await sleep(700); // two ticks: the open socket's user is stamped again without any request
+    const ticked = await stamp('2');
+    assert.ok(ticked > opened, `${ticked} > ${opened}`);
+    ls.closed('2');
+    await sleep(50);
+    const closed = await stamp('2');
+    assert.ok(closed >= ticked && closed >= Date.now() - 200, `closed at ${closed}`);
+    // A late, older stamp from another node never moves it back.
+    await redis.hset(key, '3', String(Date.now() + 60_000));
+    const ahead = await stamp('3');
+    ls.closed('3');
+    await sleep(50);
+    assert.equal(await stamp('3'), ahead);
+    assert.deepEqual((await ls.ofMany(['3', '404'])).map((d) => d?.getTime() ?? null), [ahead, null]);
+  } finally {
+    ls.stop();
     await redis.quit();
   }
 });
