@@ -15,15 +15,9 @@ export type PrivateUserField = 'email' | 'role' | 'online' | 'lastSeen';
  *   the people she talks to, not for administration.
  * A deleted account has no self and no contacts: its presence is null to all.
  */
-export const USER_FIELD_RULES: Record<PrivateUserField, string> = {
-  email: 'the user, holders of userGet',
-  role: 'the user, holders of userGet or roleSet',
-  online: 'the user, her friends, members of a group she is in',
-  lastSeen: 'the user, her friends, members of a group she is in',
-};
 
 /**
- * Whether the caller may see `field` of `user` (USER_FIELD_RULES). Batched:
+ * Whether the caller may see `field` of `user` (the rule above). Batched:
  * the permissions are read once per request and contacts in one query per
  * list of users (src/schema/loaders.ts); the user herself costs nothing.
  */
