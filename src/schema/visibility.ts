@@ -6,7 +6,7 @@ import { type Ctx, viewerOf } from './context';
 export type PrivateUserField = 'email' | 'role' | 'online' | 'lastSeen';
 
 /**
- * Who sees each private User field; anyone else reads null. The user herself
+ * Who sees each private User field of a user; anyone else reads null. The user herself
  * sees all of them.
  * - email: holders of userGet (reading any user is what that permission is for);
  * - role: holders of userGet or roleSet (whoever changes roles must see them);
@@ -14,10 +14,8 @@ export type PrivateUserField = 'email' | 'role' | 'online' | 'lastSeen';
  *   now of a live group she is a member of now). Not admins: presence is for
  *   the people she talks to, not for administration.
  * A deleted account has no self and no contacts: its presence is null to all.
- */
-
-/**
- * Whether the caller may see `field` of `user` (the rule above). Batched:
+ *
+ * maySee tells whether the caller may see `field` of `user`. Batched:
  * the permissions are read once per request and contacts in one query per
  * list of users (src/schema/loaders.ts); the user herself costs nothing.
  */
