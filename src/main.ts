@@ -29,6 +29,8 @@ import { GroupService } from './services/group.service';
 import { NotificationService } from './services/notification.service';
 import type { Services } from './services';
 import { ConversationService } from './services/conversation.service';
+import { Contacts } from './services/contacts';
+import { LastSeen } from './services/last-seen';
 import { MessageService } from './services/message.service';
 import { ReadService } from './services/read.service';
 import { TypingService } from './services/typing.service';
@@ -110,8 +112,11 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const friends = new FriendService(em, notifications);
     const groups = new GroupService(em, notifications, friends, cache, keys, config);
     const users = new UserService(em, auth, { friends, groups, notifications }, userCache);
+    const lastSeen = new LastSeen(redis, keys.lastSeen());
+    disposers.push(['last-seen', async () => lastSeen.stop()]);
     const services: Services = {
-      auth, users, presence, engine, friends, notifications, groups, userCache, limits,
+      auth, users, presence, engine, friends, notifications, groups, userCache, limits, lastSeen,
+      contacts: new Contacts(em),
       messages: new MessageService(em, pool, engine, (from, to) => services.friends.canMessage(from, to), undefined, metrics?.sends),
       reads: new ReadService(em, pubSub),
       typing: new TypingService(friends, groups, pubSub),

@@ -12,6 +12,8 @@ export class Keys {
   userCache = (userId: string) => `${this.prefix}cache:user:${userId}`;
   groupMembers = (groupId: string) => `${this.prefix}cache:gm:${groupId}`;
   presence = (userId: string) => `${this.prefix}presence:${userId}`;
+  /** Hash user id -> epoch ms of when the user was last seen (services/last-seen.ts). */
+  lastSeen = () => `${this.prefix}seen`;
   conn = (connectionId: string) => `${this.prefix}conn:${connectionId}`;
   nodeChannel = (nodeId: string) => `${this.prefix}node:${nodeId}`;
   ackChannel = () => `${this.prefix}acks`;

@@ -6,9 +6,11 @@ import { Role } from './role.entity';
 @ObjectType({
   simpleResolvers: true,
   description:
-    'An account. A deleted account still appears where its past shows (the sender of its messages, the sender of its ' +
+    'An account. id, account, name, avatar, createdAt and deleted are public; email, role, online and lastSeen are private: ' +
+    'a viewer who may not see one reads null (each field says who may). ' +
+    'A deleted account still appears where its past shows (the sender of its messages, the sender of its ' +
     'notifications, a conversation with it) as a tombstone: same id, `deleted` true, name "Deleted user", account "", ' +
-    'avatar and email null, online false. Anything that targets a user by id answers for it as for an id nobody has.',
+    'avatar, email, online and lastSeen null. Anything that targets a user by id answers for it as for an id nobody has.',
 })
 @Entity({ tableName: 'user' })
 export class User {
@@ -38,11 +40,11 @@ export class User {
   @Property({ type: 'string', length: 1024, nullable: true })
   avatar?: string | null;
 
-  @Field(() => String, { nullable: true })
+  // Exposed through UserResolver.email: only some viewers may see it (src/schema/visibility.ts).
   @Property({ type: 'string', length: 254, nullable: true })
   email?: string | null;
 
-  // Exposed through UserResolver.role so it is loaded in batches.
+  // Exposed through UserResolver.role so it is loaded in batches and shown only to whom may see it.
   @ManyToOne({ entity: () => Role, fieldName: 'role_id' })
   role!: Role;
 

@@ -6,24 +6,30 @@ import { LoginArgs, RegisterArgs } from '../schema/inputs/account.args';
 import { ProfileInput } from '../schema/inputs/profile.input';
 import { Session } from '../schema/types/session.type';
 
+/** The session's user reads her own private fields in the answer, though the request carried no token. */
+function asOwner(ctx: Ctx, session: Session): Session {
+  ctx.viewerId ??= session.user.id;
+  return session;
+}
+
 @Resolver()
 export class AccountResolver {
   @Mutation(() => Session)
-  register(@Args(() => RegisterArgs) args: RegisterArgs, @C() ctx: Ctx): Promise<Session> {
-    return ctx.services.auth.register(args, ctx.ip);
+  async register(@Args(() => RegisterArgs) args: RegisterArgs, @C() ctx: Ctx): Promise<Session> {
+    return asOwner(ctx, await ctx.services.auth.register(args, ctx.ip));
   }
 
   @Mutation(() => Session, {
     description:
       'A new session. Pass the deviceId of an earlier session of this account to resume that device (its sync continues where it stopped); without one this is a new device, whose sync starts now.',
   })
-  login(@Args(() => LoginArgs) args: LoginArgs, @C() ctx: Ctx): Promise<Session> {
-    return ctx.services.auth.login(args, ctx.ip);
+  async login(@Args(() => LoginArgs) args: LoginArgs, @C() ctx: Ctx): Promise<Session> {
+    return asOwner(ctx, await ctx.services.auth.login(args, ctx.ip));
   }
 
   @Mutation(() => Session)
-  refreshSession(@Arg('refreshToken', () => String) refreshToken: string, @C() ctx: Ctx): Promise<Session> {
-    return ctx.services.auth.refresh(refreshToken);
+  async refreshSession(@Arg('refreshToken', () => String) refreshToken: string, @C() ctx: Ctx): Promise<Session> {
+    return asOwner(ctx, await ctx.services.auth.refresh(refreshToken));
   }
 
   @Authorized()

@@ -14,7 +14,11 @@ export class FriendResolver {
   }
 
   @Authorized()
-  @Mutation(() => Notification)
+  @Mutation(() => Notification, {
+    description:
+      'NOT_FOUND for an id nobody has (or a deleted account). A request to someone who blocked the caller is answered exactly ' +
+      'as any other (a block is never told) but held: it is not pushed, and the blocker does not see it while he blocks.',
+  })
   async sendFriendRequest(@Args(() => SendFriendRequestArgs) args: SendFriendRequestArgs, @C() ctx: Ctx): Promise<Notification> {
     const me = requireAuth(ctx).userId;
     await ctx.services.limits.consume('friendRequest', me);
@@ -22,7 +26,7 @@ export class FriendResolver {
   }
 
   @Authorized()
-  @Mutation(() => Notification)
+  @Mutation(() => Notification, { description: 'Only its receiver answers a request: someone else\'s is NOT_FOUND, as an id nobody has.' })
   respondToFriendRequest(
     @Arg('notificationId', () => ID) notificationId: string,
     @Arg('accept', () => Boolean) accept: boolean,
@@ -32,13 +36,13 @@ export class FriendResolver {
   }
 
   @Authorized()
-  @Mutation(() => Boolean)
+  @Mutation(() => Boolean, { description: 'NOT_FRIENDS alike for a user who is not a friend and an id nobody has.' })
   removeFriend(@Arg('userId', () => ID) userId: string, @C() ctx: Ctx): Promise<boolean> {
     return ctx.services.friends.remove(requireAuth(ctx).userId, parseId(userId, 'userId'));
   }
 
   @Authorized()
-  @Mutation(() => Friend)
+  @Mutation(() => Friend, { description: 'Changes the caller\'s own settings for a friend; NOT_FRIENDS alike for a user who is not a friend and an id nobody has.' })
   updateFriend(@Args(() => UpdateFriendArgs) args: UpdateFriendArgs, @C() ctx: Ctx): Promise<Friend> {
     const { userId, ...patch } = args;
     return ctx.services.friends.update(requireAuth(ctx).userId, parseId(userId, 'userId'), patch);

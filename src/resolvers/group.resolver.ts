@@ -15,13 +15,13 @@ export class GroupResolver {
   }
 
   @Authorized()
-  @Query(() => Group, { nullable: true })
+  @Query(() => Group, { nullable: true, description: 'A group the caller is a member of now; null alike for a group nobody has, a dissolved one and one she is not in.' })
   group(@Arg('id', () => ID) id: string, @C() ctx: Ctx): Promise<Group | null> {
     return ctx.services.groups.get(requireAuth(ctx).userId, parseId(id, 'id'));
   }
 
   @Authorized()
-  @Mutation(() => Group)
+  @Mutation(() => Group, { description: 'A user who is not her friend, an id nobody has and one who blocked her get one answer: NOT_FRIENDS.' })
   async createGroup(@Args(() => CreateGroupArgs) args: CreateGroupArgs, @C() ctx: Ctx): Promise<Group> {
     const me = requireAuth(ctx).userId;
     await ctx.services.limits.consume('groupCreate', me);
@@ -29,7 +29,11 @@ export class GroupResolver {
   }
 
   @Authorized()
-  @Mutation(() => Group)
+  @Mutation(() => Group, {
+    description:
+      'The owner or an admin adds friends of hers. ' + 'NOT_FOUND \"group not found\" alike for a group nobody has, a dissolved one and one the caller is not a member of.' +
+      ' A user who is not her friend, an id nobody has and one who blocked her get one answer: NOT_FRIENDS.',
+  })
   addGroupMembers(
     @Arg('groupId', () => ID) groupId: string,
     @Arg('userIds', () => [ID]) userIds: string[],
@@ -39,25 +43,29 @@ export class GroupResolver {
   }
 
   @Authorized()
-  @Mutation(() => Group)
+  @Mutation(() => Group, { description: 'The owner or an admin removes a member. NOT_FOUND \"group not found\" alike for a group nobody has, a dissolved one and one the caller is not a member of. A user who is not a member: NOT_FOUND "member not found".' })
   removeGroupMember(@Arg('groupId', () => ID) groupId: string, @Arg('userId', () => ID) userId: string, @C() ctx: Ctx): Promise<Group> {
     return ctx.services.groups.removeMember(requireAuth(ctx).userId, parseId(groupId, 'groupId'), parseId(userId, 'userId'));
   }
 
   @Authorized()
-  @Mutation(() => Boolean)
+  @Mutation(() => Boolean, { description: 'NOT_FOUND \"group not found\" alike for a group nobody has, a dissolved one and one the caller is not a member of.' })
   leaveGroup(@Arg('groupId', () => ID) groupId: string, @C() ctx: Ctx): Promise<boolean> {
     return ctx.services.groups.leave(requireAuth(ctx).userId, parseId(groupId, 'groupId'));
   }
 
   @Authorized()
-  @Mutation(() => Boolean)
+  @Mutation(() => Boolean, { description: 'The owner dissolves the group. NOT_FOUND \"group not found\" alike for a group nobody has, a dissolved one and one the caller is not a member of.' })
   dissolveGroup(@Arg('groupId', () => ID) groupId: string, @C() ctx: Ctx): Promise<boolean> {
     return ctx.services.groups.dissolve(requireAuth(ctx).userId, parseId(groupId, 'groupId'));
   }
 
   @Authorized()
-  @Mutation(() => GroupMember, { description: 'The owner makes a member ADMIN or MEMBER (ownership moves only when the owner leaves).' })
+  @Mutation(() => GroupMember, {
+    description:
+      'The owner makes a member ADMIN or MEMBER (ownership moves only when the owner leaves). NOT_FOUND \"group not found\" alike for a group nobody has, a dissolved one and one the caller is not a member of.' +
+      ' A user who is not a member: NOT_FOUND "member not found".',
+  })
   setGroupMemberRole(
     @Arg('groupId', () => ID) groupId: string,
     @Arg('userId', () => ID) userId: string,

@@ -45,7 +45,12 @@ function conversation(input: ConversationInput): { userId?: string; groupId?: st
 @Resolver(() => Message)
 export class MessageResolver {
   @Authorized()
-  @Mutation(() => Message, { description: "Stores the message once and returns it: this return is the sender's delivery receipt." })
+  @Mutation(() => Message, {
+    description:
+      "Stores the message once and returns it: this return is the sender's delivery receipt. To a user: NOT_FRIENDS alike for a " +
+      'non-friend, an id nobody has and a friend who blocked the sender (a block is never told). To a group: NOT_FOUND "group not found" ' +
+      'alike for a group nobody has and one the sender is not a member of.',
+  })
   // MessageService checks the input in full (D1, in code points), so class-validator does not run twice.
   async sendMessage(@Arg('input', () => SendMessageInput, { validate: false }) input: SendMessageInput, @C() ctx: Ctx): Promise<Message> {
     const auth = requireAuth(ctx);
@@ -92,7 +97,8 @@ export class MessageResolver {
   @Query(() => MessagePage, {
     description:
       'Scroll back (before) or fill a gap (afterSeq) in one conversation. In a group: the messages of all my membership windows, ' +
-      'so seqs of messages sent while I was out of the group are skipped and are no gap to fill.',
+      'so seqs of messages sent while I was out of the group are skipped and are no gap to fill. A conversation that is not mine ' +
+      '(a user or group I never talked in) or an id nobody has reads as an empty conversation.',
   })
   async history(
     @Arg('with', () => ConversationInput) withWhom: ConversationInput,

@@ -3,6 +3,7 @@ import { Group, Notification, NotificationStatus, User } from '../entities';
 import { badInput } from '../errors';
 import { type Ctx, requireAuth } from '../schema/context';
 import { parseId, parseIds } from '../schema/ids';
+import { createLoaders } from '../schema/loaders';
 import { MAX_ACK_IDS, type NotificationWire, fromWire } from '../services/notification.service';
 
 @Resolver(() => Notification)
@@ -24,7 +25,9 @@ export class NotificationResolver {
   }
 
   @Authorized()
-  @Mutation(() => [Notification])
+  @Mutation(() => [Notification], {
+    description: 'The caller\'s own only: any id that is not hers, or nobody\'s, is NOT_FOUND (the ids in extensions.ids) and nothing changes.',
+  })
   acknowledgeNotifications(@Arg('ids', () => [ID]) ids: string[], @C() ctx: Ctx): Promise<Notification[]> {
     if (ids.length > MAX_ACK_IDS) throw badInput(`at most ${MAX_ACK_IDS} ids at once`);
     return ctx.services.notifications.acknowledge(requireAuth(ctx).userId, parseIds(ids, 'ids'));
@@ -40,9 +43,8 @@ export class NotificationResolver {
   })
   pushed(@Root() payload: NotificationWire, @C() ctx: Ctx): Notification {
     // A subscription keeps one context (and its loaders) for its whole life:
-    // without this, every later push would show profiles as of the first one.
-    ctx.loaders.user.clearAll();
-    ctx.loaders.group.clearAll();
+    // without this, every later push would show profiles (and presence) as of the first one.
+    ctx.loaders = createLoaders(ctx.services);
     return fromWire(payload);
   }
 

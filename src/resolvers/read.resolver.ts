@@ -18,7 +18,11 @@ const toReceipt = (v: { readerId: string; peerId: string | null; groupId: string
 @Resolver(() => ReadReceipt)
 export class ReadReceiptResolver {
   @Authorized()
-  @Mutation(() => ReadReceipt, { description: 'Advance (never move back) my read cursor in a conversation.' })
+  @Mutation(() => ReadReceipt, {
+    description:
+      'Advance (never move back) my read cursor in a conversation. NOT_FOUND "conversation not found" alike for a conversation that ' +
+      'is not mine and an id nobody has; BAD_USER_INPUT when upTo is not a message I can see in it.',
+  })
   async markRead(@Arg('with', () => ConversationInput) withWhom: ConversationInput, @Arg('upTo', () => ID) upTo: string, @C() ctx: Ctx): Promise<ReadReceipt> {
     const me = requireAuth(ctx).userId;
     await ctx.services.limits.consume('markRead', me);
@@ -37,7 +41,11 @@ export class ReadReceiptResolver {
   }
 
   @Authorized()
-  @Query(() => MessageReaders, { description: 'For a member of the group now, about a message she can see (else NOT_FOUND).' })
+  @Query(() => MessageReaders, {
+    description:
+      'For a member of the group now, about a message she can see; else NOT_FOUND "message not found", alike for a group nobody has, ' +
+      'a group she is not in and a message she cannot see.',
+  })
   async messageReaders(@Arg('groupId', () => ID) groupId: string, @Arg('messageId', () => ID) messageId: string, @C() ctx: Ctx): Promise<MessageReaders> {
     const r = await ctx.services.reads.readers(requireAuth(ctx).userId, parseId(groupId, 'groupId'), parseId(messageId, 'messageId'));
     const users = async (ids: string[]) => (await ctx.loaders.user.loadMany(ids)).filter((u): u is User => u instanceof User);

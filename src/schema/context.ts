@@ -14,6 +14,16 @@ export interface Ctx {
   connectionId?: string;
   /** The client's address (src/limits/client-ip.ts: TRUST_PROXY decides whether X-Forwarded-For counts). */
   ip: string;
+  /**
+   * Whose eyes private User fields are resolved for when there is no auth
+   * yet: the user a register, login or refreshSession just opened a session for.
+   */
+  viewerId?: string;
+}
+
+/** The user private User fields are shown to (src/schema/visibility.ts); null for an anonymous caller. */
+export function viewerOf(ctx: Ctx): string | null {
+  return ctx.auth?.userId ?? ctx.viewerId ?? null;
 }
 
 export function requireAuth(ctx: Ctx): AccessClaims {

@@ -6,9 +6,16 @@ import type { Services } from '../services';
 export interface Loaders {
   user: DataLoader<string, User | null>;
   role: DataLoader<string, Role>;
+  /** Presence of many users in one Redis command. */
   online: DataLoader<string, boolean>;
+  /** When users were last seen, in one Redis command (services/last-seen.ts). */
+  lastSeen: DataLoader<string, Date | null>;
   /** Groups by id, dissolved ones included (a GROUP_DISSOLVED notification still names its group). */
   group: DataLoader<string, Group | null>;
+  /** Whether each user is the viewer or a contact of hers (friend or shared group), one query per batch. */
+  contactsOf(viewerId: string): DataLoader<string, boolean>;
+  /** The viewer's permissions, read once per request. */
+  permissionsOf(viewerId: string): Promise<Set<string>>;
 }
 
 /** Each loader is made on first use: most operations (a send, an acknowledge, a push) use none. */
@@ -17,6 +24,9 @@ class LazyLoaders implements Loaders {
   private r?: Loaders['role'];
   private o?: Loaders['online'];
   private g?: Loaders['group'];
+  private s?: Loaders['lastSeen'];
+  private readonly contacts = new Map<string, DataLoader<string, boolean>>();
+  private readonly permissions = new Map<string, Promise<Set<string>>>();
 
   constructor(private readonly services: Services) {}
 
@@ -35,7 +45,35 @@ class LazyLoaders implements Loaders {
   }
 
   get online(): Loaders['online'] {
-    return (this.o ??= new DataLoader(async (ids) => Promise.all(ids.map((id) => this.services.presence.isOnline(id)))));
+    return (this.o ??= new DataLoader(async (ids) => {
+      const live = await this.services.presence.connectionsOfMany(ids);
+      return ids.map((id) => (live.get(id)?.length ?? 0) > 0);
+    }));
+  }
+
+  get lastSeen(): Loaders['lastSeen'] {
+    return (this.s ??= new DataLoader((ids) => this.services.lastSeen.ofMany(ids)));
+  }
+
+  contactsOf(viewerId: string): DataLoader<string, boolean> {
+    let loader = this.contacts.get(viewerId);
+    if (!loader) {
+      // The viewer counts as her own contact here, so she is in the same batch as the rest
+      // (and her presence is read in the same command as theirs).
+      loader = new DataLoader(async (ids) => {
+        const others = ids.filter((id) => id !== viewerId);
+        const found = others.length ? await this.services.contacts.among(viewerId, others) : new Set<string>();
+        return ids.map((id) => id === viewerId || found.has(id));
+      });
+      this.contacts.set(viewerId, loader);
+    }
+    return loader;
+  }
+
+  permissionsOf(viewerId: string): Promise<Set<string>> {
+    let p = this.permissions.get(viewerId);
+    if (!p) this.permissions.set(viewerId, (p = this.services.users.permissionsOf(viewerId)));
+    return p;
   }
 
   get group(): Loaders['group'] {

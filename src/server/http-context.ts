@@ -20,6 +20,7 @@ export async function contextFor(services: Services, token: string | undefined, 
   if (token) {
     try {
       auth = await services.auth.authenticate(token);
+      services.lastSeen.touch(auth.userId);
     } catch (e) {
       if (!(e instanceof AppError)) throw e;
       authError = e;

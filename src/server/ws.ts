@@ -30,6 +30,8 @@ type Extra = {
   release?: () => void;
   /** This socket's open subscriptions (by operation id), each with the call that ends its count. */
   subs?: Map<string, () => void>;
+  /** Set once LastSeen counts this socket open, so its close is counted once. */
+  seen?: string;
   [key: string]: unknown;
 };
 
@@ -137,6 +139,8 @@ export function mountGraphQLWs(d: {
         ctx.extra.expiry.unref();
         const sid = ctx.extra.auth.sessionId;
         bySession.set(sid, (bySession.get(sid) ?? new Set()).add(ctx.extra.socket));
+        ctx.extra.seen = ctx.extra.auth.userId;
+        d.services.lastSeen.opened(ctx.extra.seen);
         return true;
       },
       onClose: (ctx) => {
@@ -147,6 +151,8 @@ export function mountGraphQLWs(d: {
         const set = sid ? bySession.get(sid) : undefined;
         set?.delete(ctx.extra.socket);
         if (sid && set && !set.size) bySession.delete(sid);
+        if (ctx.extra.seen) d.services.lastSeen.closed(ctx.extra.seen);
+        ctx.extra.seen = undefined;
       },
       // A subscription's stream is counted once, when it starts; its ending ends its count.
       onOperation: (ctx, id, _payload, args, result) => {

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/mariadb';
 import type { QueryResult } from '@mikro-orm/core';
 import { fromSqlDateTime } from '../db/sql-time';
 import { Notification, NotificationStatus, NotificationType } from '../entities';
-import { AppError, ErrorCode, badInput, conflict, forbidden, notFound } from '../errors';
+import { AppError, ErrorCode, badInput, conflict, notFound } from '../errors';
 import { checkOptionalText, TEXT } from './text';
 import type { NotificationService } from './notification.service';
 
@@ -61,9 +61,17 @@ export class FriendService {
     }));
   }
 
+  /**
+   * Stores a FRIEND_REQUEST and pushes it to the target. NOT_FOUND for an
+   * unknown or deleted user, CONFLICT when already friends or a request is
+   * open either way. To someone who blocked the caller it answers exactly as
+   * to anyone else (a block is never told) but the request is held: not
+   * pushed, and not listed to the blocker while the block stands
+   * (NotificationService.list).
+   */
   async sendRequest(userId: string, targetId: string, remark?: string | null): Promise<Notification> {
     if (userId === targetId) throw badInput('you cannot send a friend request to yourself');
-    const [note] = await this.em().transactional(async (em) => {
+    const [note, held] = await this.em().transactional(async (em) => {
       await this.lockPair(em, userId, targetId);
       if (await this.areFriendsIn(em, userId, targetId)) throw conflict('you are already friends');
       const pending: Row[] = await em.execute(
@@ -82,20 +90,25 @@ export class FriendService {
           { notificationId: id },
         );
       }
-      if (await this.hasBlocked(em, targetId, userId)) throw new AppError(ErrorCode.BLOCKED, 'this user has blocked you');
-      return this.notifications.store(em, [
+      // A block is never told: the request is stored as any other (so a repeat gets the same
+      // "still pending"), but it is held: never pushed, and left out of the blocker's list while he blocks.
+      const held = await this.hasBlocked(em, targetId, userId);
+      const notes = await this.notifications.store(em, [
         { type: NotificationType.FRIEND_REQUEST, senderId: userId, receiverId: targetId, remark: checkOptionalText(remark, TEXT.requestRemark) ?? null },
       ]);
+      return [notes[0], held] as const;
     });
-    this.notifications.publish([note]);
+    if (!held) this.notifications.publish([note]);
     return note;
   }
 
-  /** Only the receiver answers, only while the request is open; the answer is itself stored for the requester (D19). */
+  /**
+   * Only the receiver answers, only while the request is open; the answer is itself stored for the requester (D19).
+   * Someone else's notification is NOT_FOUND, as a missing one: an id tells nothing about others.
+   */
   async respond(userId: string, notificationId: string, accept: boolean): Promise<Notification> {
     const peek = await this.notifications.byId(notificationId);
-    if (!peek) throw notFound('notification');
-    if (peek.receiverId !== userId) throw forbidden('only the receiver can answer this friend request');
+    if (!peek || peek.receiverId !== userId) throw notFound('notification');
     if (peek.type !== NotificationType.FRIEND_REQUEST) throw badInput('only a FRIEND_REQUEST notification can be answered');
     const requester = peek.senderId;
     const [request, answer] = await this.em().transactional(async (em) => {
@@ -166,7 +179,8 @@ export class FriendService {
 
   /**
    * For the message engine (D1): the sender may message the receiver only as
-   * a friend the receiver has not blocked. Throws NOT_FRIENDS or BLOCKED.
+   * a friend the receiver has not blocked. Throws NOT_FRIENDS, with the same
+   * message for a non-friend, an unknown id and a blocker: a block is never told.
    */
   async canMessage(senderId: string, receiverId: string): Promise<void> {
     if (senderId === receiverId) throw notFriends('you cannot message yourself');
@@ -176,8 +190,7 @@ export class FriendService {
               COALESCE((SELECT blocked FROM friend_setting WHERE user_id = ? AND peer_id = ?), 0) AS blocked`,
       [lo, hi, receiverId, senderId],
     );
-    if (!Number(row.friends)) throw notFriends('you can only message your friends');
-    if (Number(row.blocked)) throw new AppError(ErrorCode.BLOCKED, 'this user has blocked you');
+    if (!Number(row.friends) || Number(row.blocked)) throw notFriends('you can only message your friends');
   }
 
   /**

@@ -96,12 +96,10 @@ export class GroupService {
     return (await this.memberIds(groupId)).includes(userId);
   }
 
-  /** Null when there is no such (live) group; FORBIDDEN for a non-member. */
+  /** Null when there is no such (live) group, or the caller is not a member of it: one answer, so an id tells nothing. */
   async get(userId: string, groupId: string): Promise<Group | null> {
-    const group = await this.em().findOne(Group, { id: groupId, dissolvedAt: null });
-    if (!group) return null;
-    if (!(await this.isMember(groupId, userId))) throw forbidden('only members can see this group');
-    return group;
+    if (!(await this.isMember(groupId, userId))) return null;
+    return this.em().findOne(Group, { id: groupId, dissolvedAt: null });
   }
 
   async listFor(userId: string): Promise<Group[]> {
@@ -234,6 +232,8 @@ export class GroupService {
    * Runs one membership change under the conversation row lock (taken first,
    * so the snapshot of every later read starts after it), stores its
    * notifications in the same transaction, then invalidates and pushes.
+   * NOT_FOUND "group not found" alike for a missing or dissolved group and
+   * for one the caller is not a member of: an id tells nothing about others.
    */
   private async change<T>(
     groupId: string,
@@ -247,7 +247,7 @@ export class GroupService {
       const group = await em.findOne(Group, { id: groupId });
       if (!group || group.dissolvedAt) throw notFound('group');
       const me = await this.member(em, groupId, userId);
-      if (!me) throw forbidden('you are not a member of this group');
+      if (!me) throw notFound('group');
       const lastMessageId = conv.last_message_id == null ? '0' : String(conv.last_message_id);
       const out = await fn({ em, group, me, lastMessageId, headSeq: Number(conv.head_seq) });
       if (out.notes?.length) notes = await this.notifications.store(em, out.notes);

@@ -10,12 +10,19 @@ import type { ReadService } from './read.service';
 import type { TypingService } from './typing.service';
 import type { UserService } from './user.service';
 import type { RateLimits } from '../limits/rate-limits';
+import type { Presence } from '../delivery/presence';
+import type { Contacts } from './contacts';
+import type { LastSeen } from './last-seen';
 
 /** Everything resolvers may call; built once in main.ts. */
 export interface Services {
   auth: AuthService;
   users: UserService;
-  presence: { isOnline(userId: string): Promise<boolean> };
+  presence: Pick<Presence, 'isOnline' | 'connectionsOfMany'>;
+  /** When users were last seen (User.lastSeen); the transports stamp it. */
+  lastSeen: LastSeen;
+  /** Friends and shared-group members: who may see a user's presence. */
+  contacts: Contacts;
   engine: DeliveryEngine;
   messages: MessageService;
   reads: ReadService;

@@ -4,7 +4,7 @@ import { isDeadlock } from '../delivery/deadlock';
 import type { DeliveryEngine } from '../delivery/engine';
 import { MESSAGE_COLUMNS, type MessageRow, newMessageRow, toMessageRow } from '../delivery/message-source';
 import { ConversationKind, GroupRole, MessageType } from '../entities/enums';
-import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
+import { AppError, ErrorCode, badInput, notFound } from '../errors';
 import { directKey, findMembership } from './membership';
 import { repeatMismatch } from './message-batch';
 import { isDuplicate, MessageWriter } from './message-writer';
@@ -43,7 +43,7 @@ export class MessageService {
     private readonly em: () => EntityManager,
     private readonly pool: SqlPool,
     private readonly engine: DeliveryEngine,
-    /** D1: throws NOT_FRIENDS / BLOCKED / NOT_FOUND unless sender may message receiver. */
+    /** D1: throws NOT_FRIENDS unless sender may message receiver (a block answers as a non-friend). */
     private readonly canMessage: (senderId: string, receiverId: string) => Promise<void>,
     limits = { content: 4096, ext: 1024 },
     private readonly metrics: SendMetrics = { stored: () => undefined },
@@ -203,8 +203,8 @@ export class MessageService {
             WHERE c.id = ? AND c.kind = ? FOR UPDATE`,
           [senderId, input.to.groupId, ConversationKind.GROUP],
         );
-        if (!conv) throw notFound('group');
-        if (conv.role == null || !Object.values(GroupRole).includes(Number(conv.role))) throw forbidden('you are not a member of this group');
+        // One answer for a missing group and one the sender is not in: an id tells nothing about others.
+        if (!conv || conv.role == null || !Object.values(GroupRole).includes(Number(conv.role))) throw notFound('group');
       }
       const conversationId = String(conv!.id);
       const seq = Number(conv!.head_seq) + 1;
@@ -233,7 +233,9 @@ export class MessageService {
    * re-joining): `before` scrolls back (ids below it), `afterSeq` fills a gap
    * (seq above it; the seqs of messages sent while she was out are skipped,
    * they are in no window), neither gives the newest page. Always returned
-   * oldest first. One bounded range scan per window, merged.
+   * oldest first. One bounded range scan per window, merged. A conversation
+   * that is not the caller's (a stranger, a group she never joined) or does
+   * not exist gives an empty page, as one without messages: one answer.
    */
   async history(userId: string, withWhom: { userId?: string | null; groupId?: string | null }, opts: { before?: string | null; afterSeq?: number | null; limit: number }): Promise<Page> {
     if (opts.before && opts.afterSeq != null) throw badInput('pass before or afterSeq, not both');

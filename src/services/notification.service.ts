@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/mariadb';
-import { Notification, NotificationStatus, type NotificationType } from '../entities';
-import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
+import { Notification, NotificationStatus, NotificationType } from '../entities';
+import { AppError, ErrorCode, badInput } from '../errors';
 import type { AppPubSub } from '../pubsub';
 
 export interface NewNotification {
@@ -85,17 +85,26 @@ export class NotificationService {
     }
   }
 
-  /** Newest first, keyset-paged by id on (receiver_id[, status], id). */
+  /**
+   * Newest first, keyset-paged by id on (receiver_id[, status], id). Friend
+   * requests from users the caller blocks are left out (held, see
+   * FriendService.sendRequest); they show if he unblocks.
+   */
   async list(userId: string, opts: { status?: NotificationStatus | null; first: number; after?: string | null }): Promise<Notification[]> {
     if (!Number.isInteger(opts.first) || opts.first < 1 || opts.first > MAX_NOTIFICATION_PAGE) {
       throw badInput(`first must be 1 to ${MAX_NOTIFICATION_PAGE}`);
     }
-    return this.em().find(
+    const em = this.em();
+    const blocked: Array<{ peer_id: unknown }> = await em.execute('SELECT peer_id FROM friend_setting WHERE user_id = ? AND blocked = 1', [userId]);
+    return em.find(
       Notification,
       {
         receiverId: userId,
         ...(opts.status ? { status: opts.status } : {}),
         ...(opts.after ? { id: { $lt: opts.after } } : {}),
+        ...(blocked.length
+          ? { $not: { type: NotificationType.FRIEND_REQUEST, senderId: { $in: blocked.map((r) => String(r.peer_id)) } } }
+          : {}),
       },
       { orderBy: { id: 'desc' }, limit: opts.first },
     );
@@ -104,16 +113,17 @@ export class NotificationService {
   /**
    * INITIAL -> RECEIVED for the caller's own notifications. Every id is checked
    * before anything is written, so one foreign id leaves all of them unchanged.
+   * A foreign id and an unknown one get the same NOT_FOUND (the ids in
+   * extensions.ids): an id tells nothing about others' notifications.
    */
   async acknowledge(userId: string, ids: string[]): Promise<Notification[]> {
     if (ids.length > MAX_ACK_IDS) throw new AppError(ErrorCode.LIMIT_EXCEEDED, `at most ${MAX_ACK_IDS} ids at once`);
     if (!ids.length) return [];
     const em = this.em();
-    const rows = await em.find(Notification, { id: { $in: ids } });
-    const byId = new Map(rows.map((n) => [n.id, n]));
-    const unknown = ids.filter((id) => !byId.has(id));
-    if (unknown.length) throw notFound(`notification ${unknown.join(', ')}`);
-    if (rows.some((n) => n.receiverId !== userId)) throw forbidden('you can only acknowledge your own notifications');
+    const rows = await em.find(Notification, { id: { $in: ids }, receiverId: userId });
+    const mine = new Set(rows.map((n) => n.id));
+    const unknown = [...new Set(ids.filter((id) => !mine.has(id)))];
+    if (unknown.length) throw new AppError(ErrorCode.NOT_FOUND, 'notification not found', { ids: unknown });
     const now = new Date();
     // receiver_id is in the WHERE too, so the statement can never touch someone else's row.
     await em.nativeUpdate(

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/mariadb';
-import { badInput, forbidden, notFound } from '../errors';
+import { badInput, notFound } from '../errors';
 import type { AppPubSub } from '../pubsub';
 import { type ConversationRef, type MembershipWindow, findMembership, inWindows, windowsCondition } from './membership';
 
@@ -23,6 +23,11 @@ export interface ReadersView {
 export class ReadService {
   constructor(private readonly em: () => EntityManager, private readonly pubSub: AppPubSub) {}
 
+  /**
+   * NOT_FOUND "conversation not found" alike for a peer or group id that is
+   * not the caller's conversation and one nobody has; BAD_USER_INPUT when
+   * upTo is not a message she can see in it.
+   */
   async markRead(userId: string, ref: ConversationRef, upTo: string): Promise<ReadReceiptView> {
     const em = this.em();
     const member = await findMembership(em, userId, ref);
@@ -78,12 +83,14 @@ export class ReadService {
    * with lastRead >= the message read it and the rest have not. Someone who
    * could not see the message (she joined after it, or it was sent while she
    * was out) is in neither list. The caller must be a member now and able to
-   * see the message herself, else it is NOT_FOUND to her.
+   * see the message herself, else it is NOT_FOUND "message not found" to her
+   * (a missing group, a group she is not in and a message she cannot see alike).
    */
   async readers(userId: string, groupId: string, messageId: string): Promise<ReadersView> {
     const em = this.em();
     const member = await findMembership(em, userId, { groupId });
-    if (!member?.active) throw forbidden('you are not a member of this group');
+    // One answer for every "not yours or not there": group, membership or message.
+    if (!member?.active) throw notFound('message');
     const sql = em.getConnection();
     const [msg] = await sql.execute('SELECT sender_id FROM message WHERE id = ? AND conversation_id = ?', [messageId, groupId]);
     if (!msg || !inWindows(member.windows, messageId)) throw notFound('message');

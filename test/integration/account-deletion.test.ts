@@ -83,7 +83,7 @@ test("his past messages stay in the others' history, with the sender shown as a 
 
   await deleteUser(bob);
 
-  const tombstone = { id: bob.id, deleted: true, name: 'Deleted user', account: '', avatar: null, email: null, online: false };
+  const tombstone = { id: bob.id, deleted: true, name: 'Deleted user', account: '', avatar: null, email: null, online: null };
   const direct = await ok(s.url, HISTORY, { w: { userId: bob.id } }, alice.token);
   assert.deepEqual(direct.history.messages.map((m: any) => [m.content, m.sender]), [['direct from bob', tombstone]]);
   const group = await ok(s.url, HISTORY, { w: { groupId: gid } }, alice.token);

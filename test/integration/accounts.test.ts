@@ -157,7 +157,9 @@ describe('profiles and users', () => {
       a.token,
     );
     assert.deepEqual(d.updateProfile, { id: a.id, name: 'New Name', avatar: 'https://cdn.example.com/a.png', email: 'a@example.com' });
-    assert.deepEqual((await ok(s.url, USER, { id: a.id }, b.token)).user, { id: a.id, account: a.account, name: 'New Name', avatar: 'https://cdn.example.com/a.png', email: 'a@example.com' });
+    // Another user sees the new profile; the email stays private (the user and userGet holders only).
+    assert.deepEqual((await ok(s.url, USER, { id: a.id }, b.token)).user, { id: a.id, account: a.account, name: 'New Name', avatar: 'https://cdn.example.com/a.png', email: null });
+    assert.equal((await ok(s.url, USER, { id: a.id }, a.token)).user.email, 'a@example.com');
     assert.deepEqual((await ok(s.url, USER, { id: b.id }, a.token)).user, beforeB);
     // ProfileInput has no id: there is no way to aim the update at someone else.
     const r = await gql(s.url, `mutation { updateProfile(input: { id: "${b.id}", name: "hijack" }) { id } }`, {}, a.token);

@@ -173,7 +173,7 @@ test('D1: bad sends are errors with codes and store nothing', async () => {
   const q = 'mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }';
   const msg = (to: object, extra: object = {}) => ({ i: { to, clientMsgId: `bad-${Math.random()}`, type: 'TEXT', content: 'x', ...extra } });
   assert.equal(await errorCode(s.url, q, msg({ userId: stranger.id }), a.token), 'NOT_FRIENDS');
-  assert.equal(await errorCode(s.url, q, msg({ groupId: gid }), stranger.token), 'FORBIDDEN');
+  assert.equal(await errorCode(s.url, q, msg({ groupId: gid }), stranger.token), 'NOT_FOUND'); // as for a group nobody has
   assert.equal(await errorCode(s.url, q, msg({ userId: b.id }, { content: 'x'.repeat(4097) }), a.token), 'BAD_USER_INPUT');
   assert.equal(await errorCode(s.url, q, msg({ userId: b.id }, { content: '' }), a.token), 'BAD_USER_INPUT');
   assert.equal(await errorCode(s.url, q, msg({ userId: b.id }, { type: 'STICKER' }), a.token), 'BAD_USER_INPUT');
@@ -181,7 +181,7 @@ test('D1: bad sends are errors with codes and store nothing', async () => {
   assert.equal(await errorCode(s.url, q, msg({ userId: 'abc' }), a.token), 'BAD_USER_INPUT');
   assert.equal(await errorCode(s.url, q, msg({ userId: '99999999' }), a.token), 'NOT_FRIENDS');
   await ok(s.url, 'mutation($u: ID!) { updateFriend(userId: $u, blocked: true) { blocked } }', { u: a.id }, b.token);
-  assert.equal(await errorCode(s.url, q, msg({ userId: b.id }), a.token), 'BLOCKED');
+  assert.equal(await errorCode(s.url, q, msg({ userId: b.id }), a.token), 'NOT_FRIENDS'); // a block is never told
   assert.equal(await countMessages(), before);
   // 4096 characters, emoji counted as one each, is accepted.
   const [c, d] = await pair();

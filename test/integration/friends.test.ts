@@ -137,23 +137,24 @@ test('updateFriend changes only the caller\'s own settings; left-out fields keep
   assert.equal(await snapshot(sql), before);
 });
 
-test('block: no messages from the blocked user, the block survives removal and refuses requests', async () => {
+test('block: no messages from the blocked user, the block survives removal and holds requests', async () => {
   const a = await registerUser(s.url);
   const b = await registerUser(s.url);
   await befriend(s.url, a, b);
   await s.app.services.friends.canMessage(b.id, a.id);
   await ok(s.url, UPDATE, { u: b.id, b: true }, a.token);
-  await assert.rejects(s.app.services.friends.canMessage(b.id, a.id), { code: 'BLOCKED' });
+  // Refused as a non-friend is: the block is never told.
+  await assert.rejects(s.app.services.friends.canMessage(b.id, a.id), { code: 'NOT_FRIENDS', message: 'you can only message your friends' });
   await s.app.services.friends.canMessage(a.id, b.id); // only the blocker's side refuses
   await ok(s.url, REMOVE, { u: a.id }, b.token);
-  const before = await snapshot(sql);
-  assert.equal(await errorCode(s.url, SEND, { u: a.id }, b.token), 'BLOCKED');
-  assert.equal(await snapshot(sql), before);
+  // b's request is answered as any other, but it never reaches a.
+  const held = await requestFriend(s.url, b, a);
+  assert.ok(!(await notes(s.url, a)).some((n) => n.id === held), 'the blocker sees the blocked user\'s request');
   await assert.rejects(s.app.services.friends.canMessage(b.id, a.id), { code: 'NOT_FRIENDS' });
-  // The blocker may still reach out; the old block is kept until the blocker lifts it.
-  await befriend(s.url, a, b);
+  // The blocker may still reach out (answering the held request); the old block is kept until the blocker lifts it.
+  await ok(s.url, RESPOND, { n: held, a: true }, a.token);
   assert.equal((await friendsOf(s.url, a))[0].blocked, true);
-  await assert.rejects(s.app.services.friends.canMessage(b.id, a.id), { code: 'BLOCKED' });
+  await assert.rejects(s.app.services.friends.canMessage(b.id, a.id), { code: 'NOT_FRIENDS' });
   await ok(s.url, UPDATE, { u: b.id, b: false }, a.token);
   await s.app.services.friends.canMessage(b.id, a.id);
 });
@@ -164,8 +165,9 @@ test('only the receiver answers a request; unknown and malformed ids are refused
   const c = await registerUser(s.url);
   const id = await requestFriend(s.url, a, b);
   const before = await snapshot(sql);
-  assert.equal(await errorCode(s.url, RESPOND, { n: id, a: true }, c.token), 'FORBIDDEN');
-  assert.equal(await errorCode(s.url, RESPOND, { n: id, a: true }, a.token), 'FORBIDDEN');
+  // Someone else's request is NOT_FOUND, as an unknown one: an id tells nothing.
+  assert.equal(await errorCode(s.url, RESPOND, { n: id, a: true }, c.token), 'NOT_FOUND');
+  assert.equal(await errorCode(s.url, RESPOND, { n: id, a: true }, a.token), 'NOT_FOUND');
   assert.equal(await errorCode(s.url, RESPOND, { n: '88888888', a: true }, b.token), 'NOT_FOUND');
   assert.equal(await errorCode(s.url, RESPOND, { n: '-1', a: true }, b.token), 'BAD_USER_INPUT');
   assert.equal(await snapshot(sql), before);

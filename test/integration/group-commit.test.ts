@@ -35,8 +35,8 @@ function sendTogether(list: Array<[TestUser, { userId?: string; groupId?: string
       s.app.services.messages
         .send({ userId: from.id, deviceId: 'test-device' }, { to, clientMsgId, type: MessageType.TEXT, content: `m ${clientMsgId}` })
         .then(
-          (row) => ({ row, code: undefined as string | undefined }),
-          (e: { code?: string }) => ({ row: undefined, code: e.code ?? String(e) }),
+          (row) => ({ row, code: undefined as string | undefined, message: undefined as string | undefined }),
+          (e: { code?: string; message?: string }) => ({ row: undefined, code: e.code ?? String(e), message: e.message }),
         ),
     ),
   );
@@ -156,8 +156,9 @@ test('a batch with refusals and repeats in it: each gets its own answer, the res
     [a, { userId: b.id }],
   ]);
   assert.equal(notFriend.code, 'NOT_FRIENDS');
-  assert.equal(blocked.code, 'BLOCKED');
-  assert.equal(notMember.code, 'FORBIDDEN');
+  // A block is never told: the same answer as a non-friend's, word for word.
+  assert.deepEqual([blocked.code, blocked.message], [notFriend.code, notFriend.message]);
+  assert.equal(notMember.code, 'NOT_FOUND');
   assert.equal(repeat.row?.id, stored.data.sendMessage.id, 'D3: the stored message answers a repeat');
   assert.deepEqual([fine1.row?.seq, fine2.row?.seq], [3, 4], 'no seq was taken by a refusal, and arrival order is seq order');
   const [{ count }] = await query<{ count: number }>('SELECT COUNT(*) AS count FROM message');

@@ -212,8 +212,8 @@ test('dissolve after a removal and re-add: every window stays readable, the grou
   assert.equal((await ok(s.url, DISSOLVE, { g }, bob.token)).dissolveGroup, true);
   await agree(t, [phone], [m1, m2, m3], [m1, m3], { member: false, askReaders: false });
   // Nobody is a member of a dissolved group, so nobody may ask who read what.
-  assert.equal(await errorCode(s.url, READERS, { g, m: m1.id }, bob.token), 'FORBIDDEN');
-  assert.equal(await errorCode(s.url, READERS, { g, m: m1.id }, carol.token), 'FORBIDDEN');
+  assert.equal(await errorCode(s.url, READERS, { g, m: m1.id }, bob.token), 'NOT_FOUND');
+  assert.equal(await errorCode(s.url, READERS, { g, m: m1.id }, carol.token), 'NOT_FOUND');
   // Reading stays possible inside her windows.
   assert.equal((await ok(s.url, MARK, { g, u: m3.id }, carol.token)).markRead.lastRead, m3.id);
 });

@@ -43,11 +43,13 @@ test('D20: presence and notifications cross nodes', async () => {
   const notes = collect<{ notifications: { type: string; sender: { id: string } } }>(client, 'subscription { notifications { type sender { id } } }');
   const msgs = collect(client, 'subscription { messages { id } }');
   await waitOnline(n1.url, c);
-  const seen = await ok(n1.url, 'query($id: ID!) { user(id: $id) { online } }', { id: c.id }, a.token);
-  assert.equal(seen.user.online, true);
-  await ok(n1.url, 'mutation($u: ID!) { sendFriendRequest(userId: $u) { id } }', { u: c.id }, a.token);
+  const request = await ok(n1.url, 'mutation($u: ID!) { sendFriendRequest(userId: $u) { id } }', { u: c.id }, a.token);
   const [n] = await notes.waitFor(1);
   assert.deepEqual(n.notifications, { type: 'FRIEND_REQUEST', sender: { id: a.id } });
+  // Presence is for contacts: once friends (answered on the other node), a on n1 sees c on n2 online.
+  await ok(n2.url, 'mutation($n: ID!) { respondToFriendRequest(notificationId: $n, accept: true) { id } }', { n: request.sendFriendRequest.id }, c.token);
+  const seen = await ok(n1.url, 'query($id: ID!) { user(id: $id) { online } }', { id: c.id }, a.token);
+  assert.equal(seen.user.online, true);
   msgs.dispose();
   await client.dispose();
   for (let i = 0; i < 50; i++) {

@@ -137,7 +137,7 @@ test('acknowledgeNotifications: one id that is not yours (or unknown) and nothin
   const mine = await requestFriend(s.url, a, b);
   const theirs = await requestFriend(s.url, a, c);
   const before = await snapshot(sql);
-  assert.equal(await errorCode(s.url, ACK, { ids: [mine, theirs] }, b.token), 'FORBIDDEN');
+  assert.equal(await errorCode(s.url, ACK, { ids: [mine, theirs] }, b.token), 'NOT_FOUND'); // as an unknown id
   assert.equal(await errorCode(s.url, ACK, { ids: [mine, '77777777'] }, b.token), 'NOT_FOUND');
   assert.equal(await errorCode(s.url, ACK, { ids: [mine, 'zz'] }, b.token), 'BAD_USER_INPUT');
   assert.equal(await errorCode(s.url, ACK, { ids: Array.from({ length: 501 }, (_, i) => String(i + 1)) }, b.token), 'BAD_USER_INPUT');

@@ -11,7 +11,11 @@ export class Friend {
   @Field(() => Boolean)
   starred!: boolean;
 
-  @Field(() => Boolean)
+  @Field(() => Boolean, {
+    description:
+      'Your own setting: this friend cannot message you, send you friend requests (they are held unseen) or share a new group with you. ' +
+      'He is never told: he is refused exactly as a non-friend is, and still sees you as a friend.',
+  })
   blocked!: boolean;
 
   @Field(() => Date)
