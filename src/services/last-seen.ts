@@ -1,4 +1,4 @@
-import type { Redis } from '../redis';
+import { LuaScript, type Redis } from '../redis';
 
 /** How often a user is stamped at most, per node: lastSeen is exact to this (ms). */
 export const LAST_SEEN_EVERY_MS = 60_000;
@@ -11,6 +11,7 @@ for i = 1, #ARGV, 2 do
   if (not v) or tonumber(v) < tonumber(ARGV[i + 1]) then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 end
 return 1`;
+const STAMP_SCRIPT = new LuaScript(STAMP);
 
 /**
  * When each user was last seen by the server, for `User.lastSeen`: one Redis
@@ -85,6 +86,6 @@ export class LastSeen {
       this.timer = setInterval(() => this.tick(), this.everyMs);
       this.timer.unref();
     }
-    this.redis.eval(STAMP, 1, this.key, ...userIds.flatMap((id) => [id, String(now)])).catch(() => undefined);
+    STAMP_SCRIPT.run(this.redis, [this.key], userIds.flatMap((id) => [id, String(now)])).catch(() => undefined);
   }
 }

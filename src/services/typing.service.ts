@@ -1,4 +1,4 @@
-import { forbidden } from '../errors';
+import { notFound } from '../errors';
 import type { AppPubSub } from '../pubsub';
 import type { FriendService } from './friend.service';
 import type { GroupService } from './group.service';
@@ -33,7 +33,8 @@ export class TypingService {
       return;
     }
     const members = await this.groups.memberIds(to.groupId!);
-    if (!members.includes(userId)) throw forbidden('you are not a member of this group');
+    // As for a send: a group that is not hers is one that does not exist.
+    if (!members.includes(userId)) throw notFound('group');
     const notice = { userId, groupId: to.groupId!, ttlMs: TYPING_TTL_MS };
     for (const m of members) if (m !== userId) this.pubSub.publish('TYPING', m, notice);
   }

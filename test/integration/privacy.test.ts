@@ -95,6 +95,10 @@ const PAIRS: Record<string, Array<() => Pair> | string> = {
     q(SEND, (x) => ({ t: { userId: x }, c: `p${++clientIds}` }), () => O.id, 'NOT_FRIENDS'),
     q(SEND, (x) => ({ t: { userId: x }, c: `p${++clientIds}` }), () => Z.id, 'NOT_FRIENDS'),
   ],
+  sendTyping: [
+    q('mutation($x: ID!) { sendTyping(with: { groupId: $x }) }', (x) => ({ x }), () => G, 'NOT_FOUND'),
+    q('mutation($x: ID!) { sendTyping(with: { userId: $x }) }', (x) => ({ x }), () => O.id, 'NOT_FRIENDS'),
+  ],
   sendFriendRequest: [q('mutation($x: ID!) { sendFriendRequest(userId: $x) { id } }', (x) => ({ x }), () => Z.id, 'NOT_FOUND')],
   respondToFriendRequest: [q('mutation($x: ID!) { respondToFriendRequest(notificationId: $x, accept: true) { id } }', (x) => ({ x }), () => noteOfO, 'NOT_FOUND')],
   removeFriend: [q('mutation($x: ID!) { removeFriend(userId: $x) }', (x) => ({ x }), () => O.id, 'NOT_FRIENDS')],

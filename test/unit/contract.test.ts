@@ -45,8 +45,8 @@ test('the check catches breaks: a removed field, a changed type, a new required 
   const sdl = readFileSync(releasedPath, 'utf8');
   const released = parseSdl(sdl);
   const edits: Array<[string, string]> = [
-    ['type User {\n  account: String!\n  avatar: String\n  createdAt: DateTime!\n  email: String\n',
-      'type User {\n  account: String!\n  createdAt: DateTime!\n  email: Int\n'],
+    ['  account: String!\n  avatar: String\n  createdAt: DateTime!\n', '  account: String!\n  createdAt: DateTime!\n'],
+    ['for a deleted account.\n  """\n  email: String\n', 'for a deleted account.\n  """\n  email: Int\n'],
     ['user(id: ID!): User', 'user(id: ID!, scope: String!): User'],
     ['  TEXT\n  VIDEO\n}', '  TEXT\n}'],
   ];
