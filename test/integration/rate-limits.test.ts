@@ -23,6 +23,7 @@ before(async () => {
     RL_FRIEND_REQUEST: '2/60',
     RL_GROUP_CREATE: '2/60',
     RL_MARK_READ: '3/60',
+    RL_TYPING: '3/60',
   });
   helper = await user();
 });
@@ -172,7 +173,7 @@ for (const via of VIAS) {
     assert.equal(history.history.messages.length, 6, 'refused sends stored nothing');
   });
 
-  test(`friend requests, group creation and markRead (${via}): N per user, then RATE_LIMITED`, async () => {
+  test(`friend requests, group creation, markRead and typing (${via}): N per user, then RATE_LIMITED`, async () => {
     const me = await user();
     const others = [await user(), await user(), await user()];
     for (let i = 0; i < 2; i++) fine(await call('mutation($u: ID!) { sendFriendRequest(userId: $u) { id } }', { u: others[i].id }, { token: me.token }), `request ${i}`);
@@ -188,6 +189,10 @@ for (const via of VIAS) {
     const MARK = 'mutation($w: ID!, $u: ID!) { markRead(with: { userId: $w }, upTo: $u) { lastRead } }';
     for (let i = 0; i < 3; i++) fine(await call(MARK, { w: a.id, u: id }, { token: b.token }), `markRead ${i}`);
     limited(await call(MARK, { w: a.id, u: id }, { token: b.token }), 'markRead N+1');
+
+    const TYPING = 'mutation($w: ID!) { sendTyping(with: { userId: $w }) }';
+    for (let i = 0; i < 3; i++) fine(await call(TYPING, { w: b.id }, { token: a.token }), `typing ${i}`);
+    limited(await call(TYPING, { w: b.id }, { token: a.token }), 'typing N+1');
   });
 }
 
