@@ -130,7 +130,7 @@ export interface Config {
   rateLimits: Record<RateLimitName, RateLimit | null>;
   /**
    * Socket caps, counted per node: sockets per user, per device (session) and
-   * per client IP; live operations per socket; pushes waiting unread on one
+   * per client IP; live subscriptions per socket; pushes waiting unread on one
    * `messages` subscription before the socket is closed as a slow consumer.
    */
   sockets: { perUser: number; perDevice: number; perIp: number; subscriptions: number; pushQueue: number };

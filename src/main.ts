@@ -10,7 +10,7 @@ import { RateLimits } from './limits/rate-limits';
 import { type Config, ConfigError, loadConfig } from './config';
 import { createOrm, ensureDatabase, migrate, ormPoolStats } from './db/orm';
 import { SqlPool } from './db/pool';
-import { createDelivery } from './delivery';
+import { createDelivery, socketIdOf } from './delivery';
 import { keptJwtSecret, JWT_SECRET_FILE } from './kept-secret';
 import { createLogger, type Logger } from './logger';
 import { createRedisPubSub } from './pubsub';
@@ -171,7 +171,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     });
     ws = sockets;
     delivery.nodes.onSlowConsumer = (c) =>
-      sockets.close(c.connectionId, SocketClose.SlowConsumer, `slow consumer: more than ${config.sockets.pushQueue} pushes wait unread; reconnect and sync`);
+      sockets.close(socketIdOf(c.connectionId), SocketClose.SlowConsumer, `slow consumer: more than ${config.sockets.pushQueue} pushes wait unread; reconnect and sync`);
     const port = () => (httpServer.address() as AddressInfo).port;
     log.info({ port: port() }, `im-server listening on http://localhost:${port()}/graphql`);
     return { config, log, services, httpServer, port, metricsPort: () => metricsServer?.port, stop };

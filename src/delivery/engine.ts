@@ -56,6 +56,13 @@ export interface EngineDeps {
 
 export type Outcome = 'success' | 'failure';
 
+/**
+ * The socket a `messages` subscription belongs to: open() names each
+ * subscription `<socket's connectionId>.<n>`, and hooks such as
+ * NodeBus.onSlowConsumer are given the subscription's connection.
+ */
+export const socketIdOf = (subscriptionId: string): string => subscriptionId.slice(0, subscriptionId.lastIndexOf('.'));
+
 /** How long the connections a job was planned with are used instead of a fresh presence read. */
 const FRESH_HOLDERS_MS = 2000;
 

@@ -10,7 +10,7 @@ import { NodeBus } from './node-bus';
 import { Presence } from './presence';
 import { createQueues } from './queues';
 
-export { DeliveryEngine } from './engine';
+export { DeliveryEngine, socketIdOf } from './engine';
 export type { MessageRow } from './message-source';
 export { type DeliveryMetrics, type DeliveryOutcome, noDeliveryMetrics } from './metrics';
 

@@ -48,6 +48,8 @@ export class NodeBus {
         const deliver = this.local.get(f.c);
         if (deliver) this.handOver(deliver, f.m);
       } catch (err) {
+        // A full stream's socket is being closed (onSlowConsumer); the push's job counts it as not sent.
+        if (err instanceof QueueFull) return;
         this.log.warn({ err }, 'unreadable push frame');
       }
     });

@@ -62,25 +62,9 @@ export class RateLimits {
     }
   }
 
-  /**
-   * Refuses without taking a point when `key` has no point of `name` left
-   * (failed logins are counted after the password check, refused before it).
-   * Errors: RATE_LIMITED (details.retryAfterMs).
-   */
-  async check(name: RateLimitName, key: string): Promise<void> {
-    const limiter = this.limiters.get(name);
-    if (!limiter) return;
-    const res = await limiter.get(key);
-    if (res && res.consumedPoints >= limiter.points && res.msBeforeNext > 0) throw rateLimited(WHAT[name], res.msBeforeNext);
-  }
-
-  /** Counts one failure of `name` for `key`; never throws RATE_LIMITED (the next check does). */
-  async penalize(name: RateLimitName, key: string): Promise<void> {
-    const limiter = this.limiters.get(name);
-    if (!limiter) return;
-    await limiter.consume(key).catch((e) => {
-      if (!(e instanceof RateLimiterRes)) throw e;
-    });
+  /** Gives back one point of `name` taken for `key` (an attempt that turned out not to count). */
+  async refund(name: RateLimitName, key: string): Promise<void> {
+    await this.limiters.get(name)?.reward(key);
   }
 
   /** Forgets `key`'s count of `name` (a successful login clears the account's failures). */

@@ -43,6 +43,8 @@ export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> 
     // main.ts owns SIGTERM/SIGINT and stops everything in order.
     stopOnTerminationSignals: false,
     allowBatchedHttpRequests: false,
+    // Clients send whole operations (the socket has no persisted queries either); a hash is refused with its own code.
+    persistedQueries: false,
     validationRules: limitRules(config.limits),
     parseOptions: { maxTokens: config.limits.tokens },
     // Stack traces carry the server's file paths: development only (not test, not production).

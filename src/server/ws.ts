@@ -26,6 +26,8 @@ type Extra = {
   auth?: AccessClaims;
   connectionId?: string;
   expiry?: NodeJS.Timeout;
+  /** Ids of this socket's subscriptions (capped by WS_MAX_SUBSCRIPTIONS); ended ones leave ctx.subscriptions. */
+  streams?: Set<string>;
   /** Frees the socket's places in the per-user and per-device caps. */
   release?: () => void;
   /** This socket's open subscriptions (by operation id), each with the call that ends its count. */
@@ -162,6 +164,7 @@ export function mountGraphQLWs(d: {
         (ctx.extra.subs ??= new Map()).set(id, metrics.subscribed(field));
       },
       onComplete: (ctx, id) => {
+        ctx.extra.streams?.delete(id);
         const ended = ctx.extra.subs?.get(id);
         if (!ended) return;
         ended();
@@ -181,12 +184,7 @@ export function mountGraphQLWs(d: {
         return { ...result, errors };
       },
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatForClient(e.toJSON(), e, formatOpts)),
-      onSubscribe: async (ctx, _id, payload) => {
-        // graphql-ws lists the socket's running operations, this one included.
-        if (Object.keys(ctx.subscriptions).length > config.sockets.subscriptions) {
-          ctx.extra.socket.close(SocketClose.TooMany, `too many operations on this socket (at most ${config.sockets.subscriptions})`);
-          return [new GraphQLError('too many operations on this socket', { extensions: { code: 'RATE_LIMITED' } })];
-        }
+      onSubscribe: async (ctx, id, payload) => {
         // Clients repeat the same few operations: parse and validate each text once.
         let document = validated.get(payload.query);
         if (!document) {
@@ -210,9 +208,20 @@ export function mountGraphQLWs(d: {
           validated.set(payload.query, document);
         }
         // Which operation to run, reported as Apollo does over HTTP (graphql-ws would send a codeless error).
-        if (!getOperationAST(document, payload.operationName ?? undefined)) {
+        const operation = getOperationAST(document, payload.operationName ?? undefined);
+        if (!operation) {
           const named = payload.operationName ? `Unknown operation named "${payload.operationName}".` : 'Must provide operation name if query contains multiple operations.';
           return refuse([new GraphQLError(named, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })]);
+        }
+        // Subscriptions hold server state for the socket's life: capped. Queries and mutations end, and are rate limited.
+        if (operation.operation === 'subscription') {
+          const streams = (ctx.extra.streams ??= new Set());
+          for (const s of streams) if (!(s in ctx.subscriptions)) streams.delete(s);
+          if (streams.size >= config.sockets.subscriptions) {
+            ctx.extra.socket.close(SocketClose.TooMany, `too many subscriptions on this socket (at most ${config.sockets.subscriptions})`);
+            return [new GraphQLError('too many subscriptions on this socket', { extensions: { code: 'RATE_LIMITED' } })];
+          }
+          streams.add(id);
         }
         const contextValue = await contextFor(d.services, undefined, { connectionId: ctx.extra.connectionId, ip: ips.get(ctx.extra.socket) ?? 'unknown' });
         contextValue.auth = ctx.extra.auth ?? null;

@@ -18,6 +18,10 @@ export interface IssuedSession {
   user: User;
 }
 
+/** A secret body: 32 bytes in base64url; an issued secret adds a 16-byte MAC. */
+const LEGACY_SECRET_LENGTH = 43;
+const ISSUED_SECRET_LENGTH = 43 + 22;
+
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
@@ -76,16 +80,21 @@ export class AuthService {
    */
   async login(input: { account: string; password: string; deviceId?: string | null }, ip: string): Promise<IssuedSession> {
     const key = accountKey(checkText(input.account, TEXT.loginAccount));
-    await this.limits.check('loginIp', ip);
-    await this.limits.check('loginAccount', key);
+    const password = checkText(input.password, TEXT.loginPassword);
+    // Every attempt takes its points before the password is checked, so concurrent attempts cannot all
+    // pass a check made before any of them failed; a success gives them back.
+    await this.limits.consume('loginIp', ip);
+    try {
+      await this.limits.consume('loginAccount', key);
+    } catch (e) {
+      await this.limits.refund('loginIp', ip);
+      throw e;
+    }
     const em = this.em();
     const user = await em.findOne(User, { accountKey: key, deletedAt: null }, { populate: ['passwordHash'] });
-    const ok = await verifyPassword(user?.passwordHash ?? (await dummyHash()), checkText(input.password, TEXT.loginPassword));
-    if (!user || !ok) {
-      await Promise.all([this.limits.penalize('loginIp', ip), this.limits.penalize('loginAccount', key)]);
-      throw unauthenticated('wrong account or password');
-    }
-    await this.limits.reset('loginAccount', key);
+    const ok = await verifyPassword(user?.passwordHash ?? (await dummyHash()), password);
+    if (!user || !ok) throw unauthenticated('wrong account or password');
+    await Promise.all([this.limits.refund('loginIp', ip), this.limits.reset('loginAccount', key)]);
     return this.openSession(em, user, input.deviceId);
   }
 
@@ -93,18 +102,24 @@ export class AuthService {
    * Rotates the refresh token (RFC 9700 §4.14.2). The current secret gets a
    * new pair; the secret the last rotation replaced gets that same pair again
    * within `REFRESH_REUSE_INTERVAL_S` of the rotation (two concurrent
-   * refreshes, or a retry after a lost answer); any other secret of a live
-   * session is a replay and revokes the session.
+   * refreshes, or a retry after a lost answer); any other secret this server
+   * issued for the session is a replay and revokes the session. A secret it
+   * never issued (its MAC does not check) is refused and changes nothing: a
+   * session id alone, which every access token carries, cannot revoke a
+   * session or use up its refresh limit.
    *
    * Errors: UNAUTHENTICATED for a malformed, unknown, expired, revoked or
-   * replayed token, or a deleted account.
+   * replayed token, or a deleted account; RATE_LIMITED (`RL_REFRESH_SESSION`).
    */
   async refresh(refreshToken: string): Promise<IssuedSession> {
     const dot = refreshToken.indexOf('.');
     const sessionId = dot > 0 ? refreshToken.slice(0, dot) : '';
     const secret = dot > 0 ? refreshToken.slice(dot + 1) : '';
     if (!sessionId || !secret) throw unauthenticated('invalid refresh token');
-    await this.limits.consume('refreshSession', sessionId);
+    const issued = this.isIssued(sessionId, secret);
+    // A secret of the format before issued secrets carried a MAC can only be its session's current one.
+    if (!issued && secret.length !== LEGACY_SECRET_LENGTH) throw unauthenticated('invalid refresh token');
+    if (issued) await this.limits.consume('refreshSession', sessionId);
     const hash = sha256(secret);
     // Two rounds at most: a rotation lost to a concurrent one is then a reuse within the interval.
     for (let round = 0; round < 2; round++) {
@@ -129,13 +144,30 @@ export class AuthService {
       }
       break;
     }
+    if (!issued) throw unauthenticated('invalid refresh token');
     await this.revokeSession(sessionId);
     throw new AppError(ErrorCode.UNAUTHENTICATED, 'refresh token reused: the session is revoked');
   }
 
   /** The secret that replaces `secret` of `generation`: derived, so a reuse can give it again without storing it. */
   private nextSecret(sessionId: string, generation: number, secret: string): string {
-    return createHmac('sha256', this.rotationKey).update(`${sessionId}.${generation}.${secret}`).digest('base64url');
+    return this.issue(sessionId, createHmac('sha256', this.rotationKey).update(`${sessionId}.${generation}.${secret}`).digest('base64url'));
+  }
+
+  /** A refresh secret for the session: `body` (43 characters) and its MAC (22), so the server knows its own secrets. */
+  private issue(sessionId: string, body: string): string {
+    return body + this.macOf(sessionId, body);
+  }
+
+  private macOf(sessionId: string, body: string): string {
+    return createHmac('sha256', this.rotationKey).update(`issued.${sessionId}.${body}`).digest().subarray(0, 16).toString('base64url');
+  }
+
+  /** Whether this server issued `secret` for the session (at any generation). */
+  private isIssued(sessionId: string, secret: string): boolean {
+    if (secret.length !== ISSUED_SECRET_LENGTH) return false;
+    const body = secret.slice(0, LEGACY_SECRET_LENGTH);
+    return sameHash(secret.slice(LEGACY_SECRET_LENGTH), this.macOf(sessionId, body));
   }
 
   /** The pair a rotation of `secret` (of `generation`) at `rotatedAt` issued: the same bytes every time. */
@@ -178,7 +210,7 @@ export class AuthService {
   private async openSession(em: EntityManager, user: User, deviceId?: string | null): Promise<IssuedSession> {
     const device = checkOptionalText(deviceId, TEXT.deviceId) ?? randomUUID();
     const id = randomUUID();
-    const secret = randomBytes(32).toString('base64url');
+    const secret = this.issue(id, randomBytes(32).toString('base64url'));
     em.create(SessionRow, {
       id,
       userId: user.id,

@@ -52,6 +52,14 @@ const CASES: Case[] = [
   { name: 'an unsupported content encoding', headers: { ...JSON_TYPE, 'content-encoding': 'x-unknown' }, body: '{}', status: 415, code: 'BAD_REQUEST' },
   { name: 'gzip that is not gzip', headers: { ...JSON_TYPE, 'content-encoding': 'gzip' }, body: '{}', status: 400, code: 'BAD_REQUEST' },
   { name: 'a batch (disabled)', headers: JSON_TYPE, body: '[{"query":"{ __typename }"}]', status: 400, code: 'BAD_REQUEST' },
+  // Persisted queries are off: a hash (matching or not) gets its own code, never an internal error.
+  {
+    name: 'a persisted-query hash',
+    headers: JSON_TYPE,
+    body: '{"query":"{ __typename }","extensions":{"persistedQuery":{"version":1,"sha256Hash":"abc"}}}',
+    status: 200,
+    code: 'PERSISTED_QUERY_NOT_SUPPORTED',
+  },
   { name: 'a GET with a query that does not parse', method: 'GET', at: `?query=${encodeURIComponent('{')}`, headers: PREFLIGHT, status: 400, code: 'GRAPHQL_PARSE_FAILED' },
   { name: 'a GET with variables that are not JSON', method: 'GET', at: `?query=${encodeURIComponent('{ __typename }')}&variables=%7B`, headers: PREFLIGHT, status: 400, code: 'BAD_REQUEST' },
   { name: 'a GET without the CSRF preflight header', method: 'GET', at: `?query=${encodeURIComponent('{ __typename }')}`, status: 400, code: 'BAD_REQUEST' },

@@ -135,6 +135,18 @@ for (const via of VIAS) {
       }
     });
 
+    test('concurrent attempts: at most N passwords are checked, per account and per address', async () => {
+      const u = await user();
+      const codes = (rs: GqlResult[]) => rs.map((r) => r.errors?.[0]?.extensions?.code);
+      const perAccount = codes(await Promise.all(Array.from({ length: 20 }, (_, i) => call(LOGIN, { a: u.account, p: `wrong-${i}` }, { from: ip() }))));
+      assert.equal(perAccount.filter((c) => c === 'UNAUTHENTICATED').length, 3, perAccount.join());
+      assert.equal(perAccount.filter((c) => c === 'RATE_LIMITED').length, 17);
+      const from = ip();
+      const perIp = codes(await Promise.all(Array.from({ length: 20 }, (_, i) => call(LOGIN, { a: `ghost${i}${randomBytes(3).toString('hex')}`, p: 'x-x-x-x-x' }, { from }))));
+      assert.equal(perIp.filter((c) => c === 'UNAUTHENTICATED').length, 5, perIp.join());
+      assert.equal(perIp.filter((c) => c === 'RATE_LIMITED').length, 15);
+    });
+
     test('per IP: N failures over different accounts, then that address is RATE_LIMITED and another is not', async () => {
       const u = await user();
       const from = ip();
@@ -284,7 +296,7 @@ describe('socket caps', () => {
     }
   });
 
-  test('operations per socket: N live subscriptions, then the socket closes 4430', async () => {
+  test('subscriptions per socket: N live ones (and any number of queries), then the socket closes 4430', async () => {
     const u = await cappedUser();
     const keep: WebSocket[] = [];
     try {
@@ -292,10 +304,12 @@ describe('socket caps', () => {
       const ws = keep[0];
       const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: String(reason) })));
       for (let i = 1; i <= 3; i++) ws.send(JSON.stringify({ id: String(i), type: 'subscribe', payload: { query: 'subscription { notifications { id } }' } }));
-      await sleep(300);
-      assert.equal(ws.readyState, WebSocket.OPEN, 'N live subscriptions are fine');
+      // Queries and mutations in flight are not subscriptions: many at once are fine.
+      for (let i = 10; i < 40; i++) ws.send(JSON.stringify({ id: String(i), type: 'subscribe', payload: { query: '{ me { id } }' } }));
+      await sleep(500);
+      assert.equal(ws.readyState, WebSocket.OPEN, 'N live subscriptions and 30 queries at once are fine');
       ws.send(JSON.stringify({ id: '4', type: 'subscribe', payload: { query: 'subscription { notifications { id } }' } }));
-      assert.deepEqual(await closed, { code: 4430, reason: 'too many operations on this socket (at most 3)' });
+      assert.deepEqual(await closed, { code: 4430, reason: 'too many subscriptions on this socket (at most 3)' });
     } finally {
       closeAll(keep);
     }

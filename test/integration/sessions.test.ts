@@ -62,6 +62,25 @@ describe('refresh reuse interval', () => {
   });
 });
 
+// A session id is in every access token: it alone must not revoke the session
+// nor use up its refresh limit. Only a secret the server issued can be a replay.
+test('a made-up secret for a live session is refused and changes nothing, however often', async () => {
+  const s2 = await startServer({ RL_REFRESH_SESSION: '2/60' });
+  try {
+    const u = await registerUser(s2.url);
+    const sid = JSON.parse(Buffer.from(u.token.split('.')[1], 'base64url').toString()).sid as string;
+    assert.ok(u.refreshToken.startsWith(`${sid}.`));
+    for (const secret of ['garbage', 'A'.repeat(43), 'A'.repeat(65), u.refreshToken.slice(sid.length + 1, -1) + 'B']) {
+      for (let i = 0; i < 3; i++) assert.equal(code(await gql(s2.url, REFRESH, { r: `${sid}.${secret}` })), 'UNAUTHENTICATED', secret);
+    }
+    assert.equal((await ok(s2.url, ME, {}, u.token)).me.id, u.id, 'the access token still works');
+    const next = (await ok(s2.url, REFRESH, { r: u.refreshToken })).refreshSession;
+    assert.equal((await ok(s2.url, ME, {}, next.accessToken)).me.id, u.id, 'and so does the refresh token, its limit untouched');
+  } finally {
+    await s2.close();
+  }
+});
+
 // The session row is the truth; Redis only caches it. A Redis that restarts
 // without persistence forgets every cached revocation, and must not bring a
 // revoked session back.
