@@ -30,6 +30,7 @@ export class Notification {
   @Property({ type: idType(), fieldName: 'receiver_id' })
   receiverId!: string;
 
+  @Field(() => ID, { nullable: true, description: 'The group a group notification is about, given even when `group` is null.' })
   @Property({ type: idType(), fieldName: 'group_id', nullable: true })
   groupId?: string | null;
 

@@ -58,8 +58,12 @@ export class NotificationResolver {
     return ctx.loaders.user.load(n.receiverId);
   }
 
-  @FieldResolver(() => Group, { nullable: true })
+  @FieldResolver(() => Group, {
+    nullable: true,
+    description: 'The group while the viewer is a member of it; null once she is not (a removal, a leave, a dissolved group): its name and members are for members.',
+  })
   async group(@Root() n: Notification, @C() ctx: Ctx): Promise<Group | null> {
-    return n.groupId ? ctx.loaders.group.load(n.groupId) : null;
+    if (!n.groupId || !ctx.auth || !(await ctx.services.groups.isMember(n.groupId, ctx.auth.userId))) return null;
+    return ctx.loaders.group.load(n.groupId);
   }
 }

@@ -39,13 +39,15 @@ export class UserService {
   }
 
   /** Prefix search on account (by its key) and name; served by the account and name indexes. */
+  /** Accounts and names starting with `text`; `first` 1 to 50, else BAD_USER_INPUT. */
   async search(text: string, first: number): Promise<User[]> {
+    if (!Number.isInteger(first) || first < 1 || first > 50) throw badInput('first must be 1 to 50');
     const q = checkText(text, TEXT.search).trim();
     if (!q) return [];
     return this.em().find(
       User,
       { deletedAt: null, $or: [{ accountKey: { $like: `${escapeLike(accountKey(q))}%` } }, { name: { $like: `${escapeLike(q)}%` } }] },
-      { limit: Math.min(Math.max(first, 1), 50), orderBy: { id: 'asc' } },
+      { limit: first, orderBy: { id: 'asc' } },
     );
   }
 

@@ -211,6 +211,10 @@ describe('profiles and users', () => {
     assert.equal(capped.length, 2);
     const all = (await ok(s.url, 'query($q: String!) { users(search: $q, first: 10) { id } }', { q: p }, viewer.token)).users;
     assert.equal(all.length, 4);
+    // A page size outside 1..50 is refused, not quietly changed.
+    for (const first of [-5, 0, 51]) {
+      assert.equal(firstError(await gql(s.url, 'query($q: String!, $f: Int) { users(search: $q, first: $f) { id } }', { q: p, f: first }, viewer.token)).code, 'BAD_USER_INPUT', String(first));
+    }
     // LIKE wildcards in the search are literal.
     assert.deepEqual((await ok(s.url, 'query { users(search: "%") { id } }', {}, viewer.token)).users, []);
     assert.deepEqual((await ok(s.url, 'query { users(search: "_") { id } }', {}, viewer.token)).users, []);

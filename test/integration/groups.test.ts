@@ -181,12 +181,12 @@ test('dissolve: owner only; every member is told and every window closes', async
     await messageArrives(g, 4242);
     assert.equal((await ok(s.url, DISSOLVE, { g }, a.token)).dissolveGroup, true);
     const pushed = await lc.next(1);
-    assert.deepEqual([pushed[0].type, pushed[0].group.id], ['GROUP_DISSOLVED', g]);
+    assert.deepEqual([pushed[0].type, pushed[0].groupId, pushed[0].group], ['GROUP_DISSOLVED', g, null]);
   } finally {
     await lc.close();
   }
   for (const u of [a, b, c]) {
-    assert.ok((await notes(s.url, u, 'INITIAL')).some((n) => n.type === 'GROUP_DISSOLVED' && n.group.id === g));
+    assert.ok((await notes(s.url, u, 'INITIAL')).some((n) => n.type === 'GROUP_DISSOLVED' && n.groupId === g && n.group === null));
     assert.deepEqual((await ok(s.url, '{ groups { id } }', {}, u.token)).groups, []);
     assert.equal((await ok(s.url, Q_GROUP, { id: g }, u.token)).group, null);
   }
@@ -209,9 +209,14 @@ test('group(id) and members are for members only; members page by user id', asyn
   const p2 = (await ok(s.url, PAGE, { id: g, f: 3, a: p1[2] }, b.token)).group.members.map((m: any) => m.user.id);
   assert.deepEqual([...p1, ...p2], all);
   assert.equal(await errorCode(s.url, PAGE, { id: g, f: 0 }, b.token), 'BAD_USER_INPUT');
-  // A removed member's notification still names the group, but its members stay hidden.
+  // A removed member's notifications still name the group by id, but the group itself (name, size, members) is for members.
+  const before = await ok(s.url, '{ notifications(status: INITIAL) { type groupId group { id name } } }', {}, d.token);
+  assert.equal(before.notifications[0].group.id, g, 'while a member, the group');
   await ok(s.url, REMOVE, { g, u: d.id }, a.token);
-  const r = await ok(s.url, '{ notifications(status: INITIAL) { type group { id name } } }', {}, d.token);
-  assert.equal(r.notifications[0].group.id, g);
-  assert.equal(await errorCode(s.url, '{ notifications(status: INITIAL) { group { members { role } } } }', {}, d.token), 'FORBIDDEN');
+  const r = await ok(s.url, '{ notifications(status: INITIAL) { type groupId group { id name memberCount members { role } } } }', {}, d.token);
+  assert.ok(r.notifications.length >= 2);
+  for (const n of r.notifications) {
+    assert.equal(n.groupId, g);
+    assert.equal(n.group, null, 'no longer a member: null, no error');
+  }
 });

@@ -2,7 +2,7 @@ import { createConnection, type Connection } from 'mariadb';
 import { collect, ok, sleep, type TestServer, type TestUser, wsClient } from '../support/harness';
 
 /** Shared by friends, notifications, groups, cache and authz-matrix tests. */
-export const NOTE = 'id type status remark createdAt updatedAt sender { id name } receiver { id } group { id name }';
+export const NOTE = 'id type status remark createdAt updatedAt sender { id name } receiver { id } groupId group { id name }';
 export const GROUP = 'id name avatar memberCount createdAt owner { id } members { user { id } role joinedAt lastRead }';
 
 export async function requestFriend(url: string, from: TestUser, to: TestUser, remark?: string): Promise<string> {
