@@ -36,6 +36,16 @@ export class FriendResolver {
   }
 
   @Authorized()
+  @Mutation(() => Boolean, {
+    description:
+      'Block or unblock any user, friend or not (updateFriend(blocked) does the same for a friend). A blocked user cannot message you, reach you by a friend request or share a new group with you, and is never told. NOT_FOUND for an id nobody has (users are public).',
+  })
+  async setBlocked(@Arg('userId', () => ID) userId: string, @Arg('blocked', () => Boolean) blocked: boolean, @C() ctx: Ctx): Promise<boolean> {
+    await ctx.services.friends.setBlocked(requireAuth(ctx).userId, parseId(userId, 'userId'), blocked);
+    return true;
+  }
+
+  @Authorized()
   @Mutation(() => Boolean, { description: 'NOT_FRIENDS alike for a user who is not a friend and an id nobody has.' })
   removeFriend(@Arg('userId', () => ID) userId: string, @C() ctx: Ctx): Promise<boolean> {
     return ctx.services.friends.remove(requireAuth(ctx).userId, parseId(userId, 'userId'));

@@ -4,7 +4,8 @@ const ID = /^[1-9]\d{0,19}$/;
 
 /** Ids are decimal BIGINT strings; anything else is bad input, not a lookup. */
 export function parseId(value: string, what: string): string {
-  if (!ID.test(value) || BigInt(value) > 18446744073709551615n) throw badInput(`${what} must be a numeric id`);
+  if (!ID.test(value)) throw badInput(`${what} must be a numeric id`);
+  if (BigInt(value) > 18446744073709551615n) throw badInput(`${what} is out of the id range`);
   return value;
 }
 

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Server } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -83,7 +84,7 @@ export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> 
     '/graphql',
     corsMiddleware(config.cors),
     onlyMountPath,
-    express.json({ limit: config.http.maxBody }),
+    express.json({ limit: config.http.maxBody, verify: utf8Only }),
     expressMiddleware(apollo, {
       context: async ({ req }) => contextFor(d.services, bearer(req.headers.authorization), { ip: ipOf(req) }),
     }),
@@ -91,4 +92,13 @@ export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> 
     graphqlErrors(log),
   );
   return apollo;
+}
+
+/**
+ * Refuses a JSON body that is not valid UTF-8 (400 BAD_REQUEST): decoding
+ * would turn each bad byte into U+FFFD, and text would be stored other than
+ * it was sent (the socket's frames are checked by ws, which closes 1007).
+ */
+function utf8Only(_req: unknown, _res: unknown, body: Buffer): void {
+  if (!isUtf8(body)) throw Object.assign(new Error('the request body is not valid UTF-8'), { status: 400, expose: true });
 }

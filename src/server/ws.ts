@@ -88,6 +88,7 @@ export function mountGraphQLWs(d: {
   const caps = new SocketCaps(config.sockets);
   const ips = new WeakMap<WebSocket, string>();
   wss.on('connection', (socket, request) => {
+    quietProtocolErrors(socket, log);
     const ip = ipOf(request);
     const release = caps.admitIp(ip);
     if (!release) return socket.close(SocketClose.TooMany, 'too many sockets from this address');
@@ -251,4 +252,23 @@ export function mountGraphQLWs(d: {
       await cleanup.dispose();
     },
   };
+}
+
+/**
+ * A client that breaks the WebSocket protocol (an oversized frame, bad UTF-8,
+ * a bad opcode) is already being closed by ws with the fitting code (1009,
+ * 1007, 1002) when ws emits the error; graphql-ws would then print it with its
+ * stack to stderr, which any client could use to flood the log. Such errors
+ * go to the log at debug level instead; every other error goes on as before.
+ */
+function quietProtocolErrors(socket: WebSocket, log: Logger): void {
+  const emit = socket.emit.bind(socket);
+  socket.emit = ((event: string | symbol, ...args: unknown[]) => {
+    const code = (args[0] as { code?: unknown } | undefined)?.code;
+    if (event === 'error' && typeof code === 'string' && code.startsWith('WS_ERR_')) {
+      log.debug({ code }, 'a client broke the WebSocket protocol');
+      return true;
+    }
+    return emit(event, ...args);
+  }) as typeof socket.emit;
 }

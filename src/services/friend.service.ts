@@ -178,6 +178,24 @@ export class FriendService {
   }
 
   /**
+   * Blocks or unblocks `peerId` for `userId`, friend or not: a stranger whose
+   * friend requests keep coming can be blocked, and a block outlives an ended
+   * friendship, so it must be liftable without one. Errors: BAD_USER_INPUT
+   * for oneself, NOT_FOUND for a user who does not exist (users are public).
+   */
+  async setBlocked(userId: string, peerId: string, blocked: boolean): Promise<void> {
+    if (userId === peerId) throw badInput('you cannot block yourself');
+    const em = this.em();
+    const [peer]: Row[] = await em.execute('SELECT 1 AS x FROM user WHERE id = ? AND deleted_at IS NULL', [peerId]);
+    if (!peer) throw notFound('user');
+    await em.execute(
+      `INSERT INTO friend_setting (user_id, peer_id, remark, starred, blocked, updated_at) VALUES (?, ?, NULL, 0, ?, ?)
+       ON DUPLICATE KEY UPDATE blocked = VALUES(blocked), updated_at = VALUES(updated_at)`,
+      [userId, peerId, blocked ? 1 : 0, new Date()],
+    );
+  }
+
+  /**
    * For the message engine (D1): the sender may message the receiver only as
    * a friend the receiver has not blocked. Throws NOT_FRIENDS, with the same
    * message for a non-friend, an unknown id and a blocker: a block is never told.

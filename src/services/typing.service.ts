@@ -1,4 +1,4 @@
-import { notFound } from '../errors';
+import { badInput, notFound } from '../errors';
 import type { AppPubSub } from '../pubsub';
 import type { FriendService } from './friend.service';
 import type { GroupService } from './group.service';
@@ -28,6 +28,7 @@ export class TypingService {
 
   async notify(userId: string, to: { userId?: string; groupId?: string }): Promise<void> {
     if (to.userId) {
+      if (to.userId === userId) throw badInput('you cannot message yourself');
       await this.friends.canMessage(userId, to.userId);
       this.pubSub.publish('TYPING', to.userId, { userId, groupId: null, ttlMs: TYPING_TTL_MS });
       return;

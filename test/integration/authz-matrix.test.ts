@@ -23,6 +23,7 @@ const COVERED_ELSEWHERE: Record<string, string> = {
   deleteUser: 'accounts: needs the permission userDel or the caller\'s own id',
   user: 'accounts: public profile lookup by id',
   setUserRole: 'accounts: needs the permission roleSet',
+  setBlocked: 'blocks.test.ts: only ever changes the caller\'s own setting about a user',
   sendTyping: 'typing.test.ts: a stranger or a non-member gets the answer a send would get, and nothing is pushed',
 };
 

@@ -107,3 +107,32 @@ test('friend requests: the blocked side cannot reach the blocker, whichever side
     assert.ok(r.sendFriendRequest.id);
   }
 });
+
+test('setBlocked: a block needs no friendship, and outlives one: a stranger can be blocked, and unblocked after an unfriend', async () => {
+  const SET = 'mutation($u: ID!, $b: Boolean!) { setBlocked(userId: $u, blocked: $b) }';
+  const REQUEST = 'mutation($u: ID!) { sendFriendRequest(userId: $u) { id } }';
+  const pendingFor = async (u: TestUser) => (await notes(s.url, u)).filter((n) => n.type === 'FRIEND_REQUEST' && n.status === 'INITIAL');
+  // A stranger who keeps asking: blocked before any friendship, her requests are held.
+  const [carl, dina] = [await registerUser(s.url), await registerUser(s.url)];
+  assert.deepEqual(await ok(s.url, SET, { u: dina.id, b: true }, carl.token), { setBlocked: true });
+  await ok(s.url, REQUEST, { u: carl.id }, dina.token);
+  assert.deepEqual(await pendingFor(carl), [], 'held from the blocker');
+  // Unblocked: the held request shows, and can be answered.
+  await ok(s.url, SET, { u: dina.id, b: false }, carl.token);
+  const [req] = await pendingFor(carl);
+  assert.equal(req?.sender.id, dina.id);
+
+  // Block, then unfriend: the blocker can still lift it (updateFriend needs a friendship).
+  const [dave, erin] = [await registerUser(s.url), await registerUser(s.url)];
+  await befriend(s.url, dave, erin);
+  await block(dave, erin);
+  await ok(s.url, 'mutation($u: ID!) { removeFriend(userId: $u) }', { u: erin.id }, dave.token);
+  await ok(s.url, REQUEST, { u: dave.id }, erin.token);
+  assert.deepEqual(await pendingFor(dave), []);
+  await ok(s.url, SET, { u: erin.id, b: false }, dave.token);
+  assert.equal((await pendingFor(dave))[0]?.sender.id, erin.id, 'unblocked: her request is his to answer');
+
+  // Bad targets: oneself, an id nobody has; the answer for a deleted account equals a missing one.
+  assert.equal((await gql(s.url, SET, { u: dave.id, b: true }, dave.token)).errors?.[0].extensions?.code, 'BAD_USER_INPUT');
+  assert.equal((await gql(s.url, SET, { u: '987654321987', b: true }, dave.token)).errors?.[0].extensions?.code, 'NOT_FOUND');
+});

@@ -51,6 +51,7 @@ const CASES: Case[] = [
   { name: 'an unsupported charset', headers: { 'content-type': 'application/json; charset=klingon' }, body: '{}', status: 415, code: 'BAD_REQUEST' },
   { name: 'an unsupported content encoding', headers: { ...JSON_TYPE, 'content-encoding': 'x-unknown' }, body: '{}', status: 415, code: 'BAD_REQUEST' },
   { name: 'gzip that is not gzip', headers: { ...JSON_TYPE, 'content-encoding': 'gzip' }, body: '{}', status: 400, code: 'BAD_REQUEST' },
+  { name: 'a body that is not valid UTF-8', headers: JSON_TYPE, body: Buffer.from([...Buffer.from('{"query":"{ __typename }","variables":{"c":"a'), 0xff, 0xfe, ...Buffer.from('b"}}')]), status: 400, code: 'BAD_REQUEST' },
   { name: 'a batch (disabled)', headers: JSON_TYPE, body: '[{"query":"{ __typename }"}]', status: 400, code: 'BAD_REQUEST' },
   // Persisted queries are off: a hash (matching or not) gets its own code, never an internal error.
   {

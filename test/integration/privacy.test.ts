@@ -130,6 +130,7 @@ const PAIRS: Record<string, Array<() => Pair> | string> = {
   acknowledge: [q('mutation($x: ID!) { acknowledge(messageIds: [$x]) { accepted } }', (x) => ({ x }), () => directMsg, 'data')],
   acknowledgeSync: 'the answer reads only the caller\'s own device cursor and syncToken: upTo names no one\'s thing',
   notifications: '`after` is a cursor over the caller\'s own notifications only',
+  setBlocked: 'users are public (as for user(id)): it only sets the caller\'s own setting about one, NOT_FOUND for an id nobody has',
 };
 
 test('every id-taking operation has its (missing, not yours) pairs or a reason', async () => {

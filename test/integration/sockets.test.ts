@@ -311,3 +311,28 @@ describe('token expiry on an open socket', () => {
     }
   });
 });
+
+// A client's protocol error is answered with its close code; it must not reach
+// stderr (graphql-ws prints socket errors with their stack): anyone could flood the log.
+test('an oversized frame or invalid UTF-8 closes the socket (1009, 1007) and prints nothing', async () => {
+  const s2 = await startServer({ WS_MAX_PAYLOAD: '2048' });
+  const printed: unknown[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void printed.push(args);
+  try {
+    const closeOf = (frame: string | Buffer) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(s2.wsUrl, 'graphql-transport-ws');
+        ws.on('open', () => ws.send(frame, { binary: false }));
+        ws.on('error', () => undefined);
+        ws.on('close', (code) => resolve(code));
+      });
+    assert.equal(await closeOf('x'.repeat(5000)), 1009);
+    assert.equal(await closeOf(Buffer.from([0x7b, 0xff, 0xfe, 0x7d])), 1007);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(printed, []);
+  } finally {
+    console.error = original;
+    await s2.close();
+  }
+});

@@ -35,6 +35,8 @@ test('to a friend: she gets who types and for how long; to a stranger: the answe
     assert.deepEqual(b.sub.values[0], { typing: { user: { id: alice.id }, groupId: null, ttlMs: 6000 } });
     const sendCode = await errorCode(s.url, 'mutation($u: ID!) { sendMessage(input: { to: { userId: $u }, clientMsgId: "t1", type: TEXT, content: "x" }) { id } }', { u: bob.id }, eve.token);
     assert.equal(await errorCode(s.url, SEND_TYPING, { u: bob.id }, eve.token), sendCode, 'a stranger gets what her send would get');
+    const selfSend = await errorCode(s.url, 'mutation($u: ID!) { sendMessage(input: { to: { userId: $u }, clientMsgId: "t2", type: TEXT, content: "x" }) { id } }', { u: alice.id }, alice.token);
+    assert.equal(await errorCode(s.url, SEND_TYPING, { u: alice.id }, alice.token), selfSend, 'to oneself, as a send to oneself');
     await sleep(200);
     assert.equal(b.sub.values.length, 1, 'nothing reached bob from the stranger');
   } finally {

@@ -46,6 +46,6 @@ export class Conversation {
   @Field(() => ID, { nullable: true })
   myLastRead!: string | null;
 
-  @Field(() => ID, { nullable: true, description: 'For one-to-one conversations: the last message of mine the peer has read.' })
+  @Field(() => ID, { nullable: true, description: "For one-to-one conversations: the peer's read cursor, the last message of the conversation she has read (her own sends count as read). My messages with ids up to it are read." })
   peerLastRead!: string | null;
 }
