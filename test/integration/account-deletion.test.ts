@@ -1,20 +1,16 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { deletedAccountsFriendsSql } from '../../src/db/migrations/Migration20261128120000_deleted_accounts_friends';
 import { send } from '../support/chat';
-import { type GqlResult, gql, ok, registerUser, startServer, type TestServer, type TestUser } from '../support/harness';
-import { befriend, db, newGroup, notes, requestFriend } from './social.helpers';
+import { type GqlResult, gql, ok, registerUser, type TestServer, type TestUser } from '../support/harness';
+import { befriend, newGroup, notes, requestFriend, serverWithDb, type Db } from './social.helpers';
 
 let s: TestServer;
-let sql: Awaited<ReturnType<typeof db>>;
-before(async () => {
-  s = await startServer();
-  sql = await db(s);
-});
-after(async () => {
-  await sql?.end();
-  await s?.close();
+let sql: Db;
+serverWithDb((server, conn) => {
+  s = server;
+  sql = conn;
 });
 
 const DELETE = 'mutation($id: ID!) { deleteUser(id: $id) }';

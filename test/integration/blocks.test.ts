@@ -1,19 +1,15 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { send } from '../support/chat';
-import { type GqlResult, gql, ok, registerUser, startServer, type TestServer, type TestUser } from '../support/harness';
-import { befriend, db, newGroup, notes, snapshot } from './social.helpers';
+import { type GqlResult, gql, ok, registerUser, type TestServer, type TestUser } from '../support/harness';
+import { befriend, newGroup, notes, snapshot, serverWithDb, type Db } from './social.helpers';
 
 let s: TestServer;
-let sql: Awaited<ReturnType<typeof db>>;
-before(async () => {
-  s = await startServer();
-  sql = await db(s);
-});
-after(async () => {
-  await sql?.end();
-  await s?.close();
+let sql: Db;
+serverWithDb((server, conn) => {
+  s = server;
+  sql = conn;
 });
 
 const BLOCK = 'mutation($u: ID!, $b: Boolean!) { updateFriend(userId: $u, blocked: $b) { blocked } }';

@@ -1,18 +1,14 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { errorCode, gql, ok, registerUser, startServer, type TestServer } from '../support/harness';
-import { befriend, db, friendsOf, listen, notes, requestFriend, snapshot } from './social.helpers';
+import { test } from 'node:test';
+import { errorCode, gql, ok, registerUser, type TestServer } from '../support/harness';
+import { befriend, friendsOf, listen, notes, requestFriend, snapshot, serverWithDb, type Db } from './social.helpers';
 
 let s: TestServer;
-let sql: Awaited<ReturnType<typeof db>>;
-before(async () => {
-  s = await startServer();
-  sql = await db(s);
-});
-after(async () => {
-  await sql?.end();
-  await s?.close();
+let sql: Db;
+serverWithDb((server, conn) => {
+  s = server;
+  sql = conn;
 });
 
 const RESPOND = 'mutation($n: ID!, $a: Boolean!) { respondToFriendRequest(notificationId: $n, accept: $a) { id type status sender { id } } }';

@@ -1,19 +1,15 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { errorCode, ok, registerUser, startServer, type TestServer, type TestUser } from '../support/harness';
-import { GROUP, befriend, db, listen, newGroup, notes, snapshot } from './social.helpers';
+import { test } from 'node:test';
+import { errorCode, ok, registerUser, type TestServer, type TestUser } from '../support/harness';
+import { GROUP, befriend, listen, newGroup, notes, snapshot, serverWithDb, type Db } from './social.helpers';
 
 let s: TestServer;
-let sql: Awaited<ReturnType<typeof db>>;
-before(async () => {
-  s = await startServer({ GROUP_MAX_SIZE: '5' });
-  sql = await db(s);
-});
-after(async () => {
-  await sql?.end();
-  await s?.close();
-});
+let sql: Db;
+serverWithDb((server, conn) => {
+  s = server;
+  sql = conn;
+}, { GROUP_MAX_SIZE: '5' });
 
 const Q_GROUP = `query($id: ID!) { group(id: $id) { ${GROUP} } }`;
 const ADD = 'mutation($g: ID!, $u: [ID!]!) { addGroupMembers(groupId: $g, userIds: $u) { id memberCount } }';

@@ -1,10 +1,9 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createConnection } from 'mariadb';
 import { MessageType } from '../../src/entities/enums';
 import { createGroup, makeFriends, MESSAGE_FIELDS } from '../support/chat';
-import { gql, ok, registerUser, startServer, type TestServer, type TestUser } from '../support/harness';
+import { gql, ok, registerUser, startServer, type TestServer, type TestUser, queryDb } from '../support/harness';
 
 // D3: a send repeated with the same clientMsgId is stored once and answered
 // with the stored receipt, but only when it is the same message (sender,
@@ -29,14 +28,7 @@ const msg = (to: To, clientMsgId: string, content: string, more: { type?: string
 let n = 0;
 const key = () => `idem-${process.pid}-${++n}`;
 
-async function rows<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = await createConnection({ host: '127.0.0.1', user: 'root', database: s.dbName, bigIntAsNumber: true });
-  try {
-    return (await c.query(sql, params)) as T[];
-  } finally {
-    await c.end();
-  }
-}
+const rows = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => queryDb<T>(s, sql, params);
 const storedUnder = async (sender: TestUser, clientMsgId: string) =>
   rows<{ id: number; receiver_id: number | null; content: string }>('SELECT id, receiver_id, content FROM message WHERE sender_id = ? AND client_msg_id = ?', [sender.id, clientMsgId]);
 

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { MESSAGE_FIELDS, createGroup, device, makeFriends, send, waitOnline } from '../support/chat';
-import { errorCode, loginUser, ok, registerUser, sleep, startServer, type TestServer, type TestUser } from '../support/harness';
-import { db } from './social.helpers';
+import { errorCode, loginUser, ok, registerUser, sleep, type TestServer, type TestUser } from '../support/harness';
+import { serverWithDb, type Db } from './social.helpers';
 
 /**
  * What a member can see is the union of all her membership windows: leaving,
@@ -11,14 +11,10 @@ import { db } from './social.helpers';
  * sync, history, unreadCount and messageReaders agree on it.
  */
 let s: TestServer;
-let sql: Awaited<ReturnType<typeof db>>;
-before(async () => {
-  s = await startServer();
-  sql = await db(s);
-});
-after(async () => {
-  await sql?.end();
-  await s?.close();
+let sql: Db;
+serverWithDb((server, conn) => {
+  s = server;
+  sql = conn;
 });
 
 const ADD = 'mutation($g: ID!, $u: [ID!]!) { addGroupMembers(groupId: $g, userIds: $u) { id } }';

@@ -1,18 +1,14 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { errorCode, ok, registerUser, startServer, type TestServer } from '../support/harness';
-import { NOTE, befriend, db, listen, newGroup, notes, requestFriend, snapshot } from './social.helpers';
+import { NOTE, befriend, listen, newGroup, notes, requestFriend, snapshot, serverWithDb, type Db } from './social.helpers';
 
 let s: TestServer;
-let sql: Awaited<ReturnType<typeof db>>;
-before(async () => {
-  s = await startServer();
-  sql = await db(s);
-});
-after(async () => {
-  await sql?.end();
-  await s?.close();
+let sql: Db;
+serverWithDb((server, conn) => {
+  s = server;
+  sql = conn;
 });
 
 const ACK = `mutation($ids: [ID!]!) { acknowledgeNotifications(ids: $ids) { id status } }`;

@@ -1,5 +1,6 @@
 import { createConnection, type Connection } from 'mariadb';
-import { collect, ok, sleep, type TestServer, type TestUser, wsClient } from '../support/harness';
+import { after, before } from 'node:test';
+import { collect, ok, sleep, startServer, type TestServer, type TestUser, wsClient } from '../support/harness';
 
 /** Shared by friends, notifications, groups, cache and authz-matrix tests. */
 export const NOTE = 'id type status remark createdAt updatedAt sender { id name } receiver { id } groupId group { id name }';
@@ -72,4 +73,26 @@ export async function snapshot(conn: Awaited<ReturnType<typeof db>>): Promise<st
     parts.push(t, await conn.rows(`SELECT * FROM ${t} ORDER BY ${order}`));
   }
   return JSON.stringify(parts);
+}
+
+/** A SQL connection to a test server's database (see db()). */
+export type Db = Awaited<ReturnType<typeof db>>;
+
+/**
+ * This file's server (with `extra` settings) and a SQL connection to its
+ * database: started before its tests and handed over through `set`, closed
+ * after them.
+ */
+export function serverWithDb(set: (s: TestServer, sql: Db) => void, extra: Record<string, string> = {}): void {
+  let server: TestServer | undefined;
+  let sql: Db | undefined;
+  before(async () => {
+    server = await startServer(extra);
+    sql = await db(server);
+    set(server, sql);
+  });
+  after(async () => {
+    await sql?.end();
+    await server?.close();
+  });
 }

@@ -2,9 +2,8 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { createConnection } from 'mariadb';
 import { device, makeFriends, MESSAGE_FIELDS, syncAll, waitOnline } from '../support/chat';
-import { gql, loginUser, ok, registerUser, startServer, type TestServer, type TestUser } from '../support/harness';
+import { gql, loginUser, ok, registerUser, startServer, type TestServer, type TestUser, queryDb } from '../support/harness';
 import { friendsOf, notes } from './social.helpers';
 
 // Every text a client sends is either refused with BAD_USER_INPUT or returned
@@ -22,14 +21,7 @@ after(async () => {
   await s?.close();
 });
 
-async function rows<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = await createConnection({ host: '127.0.0.1', user: 'root', database: s.dbName, bigIntAsNumber: true });
-  try {
-    return (await c.query(sql, params)) as T[];
-  } finally {
-    await c.end();
-  }
-}
+const rows = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => queryDb<T>(s, sql, params);
 const messageCount = async () => Number((await rows<{ n: number }>('SELECT COUNT(*) AS n FROM message'))[0].n);
 
 const SEND = `mutation($i: SendMessageInput!) { sendMessage(input: $i) { ${MESSAGE_FIELDS} } }`;

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
+import { createConnection } from 'mariadb';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config';
 import { dropDatabase } from '../../src/db/orm';
@@ -179,3 +180,13 @@ export function collect<T = any>(client: Client, query: string, variables?: Reco
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One query on a test server's database, on a connection of its own (BIGINT columns come back as numbers). */
+export async function queryDb<T = Record<string, unknown>>(s: TestServer, sql: string, params: unknown[] = []): Promise<T[]> {
+  const c = await createConnection({ host: '127.0.0.1', user: 'root', database: s.dbName, bigIntAsNumber: true });
+  try {
+    return (await c.query(sql, params)) as T[];
+  } finally {
+    await c.end();
+  }
+}
