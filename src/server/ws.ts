@@ -55,11 +55,12 @@ export function mountGraphQLWs(d: {
   // A revoked session's sockets close at once, not when their access token expires.
   const bySession = new Map<string, Set<WebSocket>>();
   const byConnection = new Map<string, WebSocket>();
+  const closeSession = (sessionId: string) => {
+    for (const socket of bySession.get(sessionId) ?? []) socket.close(CloseCode.Forbidden, 'session revoked');
+  };
   const revocations = d.pubSub.subscribe('SESSION_REVOKED');
   void (async () => {
-    for await (const { sessionId } of revocations) {
-      for (const socket of bySession.get(sessionId) ?? []) socket.close(CloseCode.Forbidden, 'session revoked');
-    }
+    for await (const { sessionId } of revocations) closeSession(sessionId);
   })();
   // The revocation message can be lost (a Redis restart): every open session is checked again now and then.
   const recheck = setInterval(() => {
@@ -67,10 +68,7 @@ export function mountGraphQLWs(d: {
     if (!ids.length) return;
     d.services.auth.sessions.liveOf(ids).then(
       (live) => {
-        for (const sid of ids) {
-          if (live.has(sid)) continue;
-          for (const socket of bySession.get(sid) ?? []) socket.close(CloseCode.Forbidden, 'session revoked');
-        }
+        for (const sid of ids) if (!live.has(sid)) closeSession(sid);
       },
       (err) => log.warn({ err }, 'session re-check failed'),
     );
