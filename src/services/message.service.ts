@@ -163,7 +163,11 @@ export class MessageService {
         return await this.storeOnce(senderId, input);
       } catch (e) {
         if (e instanceof NoConversationYet && attempt < 4) {
-          await this.createDirect(senderId, input.to.userId!);
+          // Both sides' first messages create the row at once and one may be the deadlock victim: it
+          // rolled back, the other created the row (or the next round creates it again).
+          await this.createDirect(senderId, input.to.userId!).catch((err) => {
+            if (!isDeadlock(err)) throw err;
+          });
           continue;
         }
         if (attempt >= 4 || !isDeadlock(e)) throw e;
