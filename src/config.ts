@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -32,8 +33,8 @@ const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default('0.0.0.0'),
-  DATABASE_URL: z.string().url().default('mysql://root@127.0.0.1:3306/im'),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  DATABASE_URL: z.string().url().optional(),
+  REDIS_URL: z.string().url().optional(),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/).default('im:'),
   JWT_SECRET: z.string().optional(),
   DATA_DIR: z.string().min(1).default('./data'),
@@ -85,12 +86,40 @@ const schema = z.object({
   CORS_ORIGINS: z.string().optional(),
 });
 
+/** MariaDB from DATABASE_URL (cluster mode). */
+export interface MariaDbConfig {
+  kind: 'mariadb';
+  url: string;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  name: string;
+}
+
+/** SQLite (embedded mode): `file` is `<DATA_DIR>/im.sqlite`; `name` is the file's base name, for logs. */
+export interface SqliteConfig {
+  kind: 'sqlite';
+  file: string;
+  name: string;
+}
+
+/** The file name of the embedded database inside DATA_DIR. */
+export const SQLITE_FILE = 'im.sqlite';
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   port: number;
   host: string;
-  database: { url: string; host: string; port: number; user: string; password: string; name: string };
-  redis: { url: string; prefix: string };
+  /**
+   * `embedded`: DATABASE_URL and REDIS_URL both unset; one node on SQLite (a
+   * file under `dataDir`) with in-process presence, buses, queues and caches.
+   * `cluster`: both set; MariaDB and Redis, any number of nodes.
+   */
+  mode: 'embedded' | 'cluster';
+  database: MariaDbConfig | SqliteConfig;
+  /** `url` is undefined in embedded mode; `prefix` names keys and channels in both. */
+  redis: { url: string | undefined; prefix: string };
   /**
    * `generated`: no JWT_SECRET was given and `secret` is random for this
    * process; in development main.ts replaces it with the one kept in `dataDir`.
@@ -232,7 +261,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const extra = crossChecks(
       env.NODE_ENV ?? 'development',
       env.JWT_SECRET,
-      bad.has('DATABASE_URL') ? undefined : (env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/im'),
+      bad.has('DATABASE_URL') ? undefined : env.DATABASE_URL,
     ).problems;
     throw new ConfigError([...issues, ...extra]);
   }
@@ -247,21 +276,33 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const production = e.NODE_ENV === 'production';
   const cors = corsOrigins(e.CORS_ORIGINS, production, problems);
   const metrics = metricsSwitch(e.METRICS_ENABLED, e.METRICS_PORT, e.PORT, production, problems);
+  // Both or neither: a half-configured cluster node would quietly run alone.
+  if ((e.DATABASE_URL === undefined) !== (e.REDIS_URL === undefined)) {
+    problems.push(
+      `${e.DATABASE_URL === undefined ? 'DATABASE_URL' : 'REDIS_URL'}: set both DATABASE_URL and REDIS_URL (MariaDB and Redis, any number of nodes) or neither (embedded: one node on SQLite in DATA_DIR)`,
+    );
+  }
   if (problems.length) throw new ConfigError(problems);
-  const db = parsedDb!;
+  const mode = e.DATABASE_URL === undefined ? 'embedded' : 'cluster';
   const dev = !production;
+  const database: Config['database'] =
+    mode === 'embedded' || !parsedDb
+      ? { kind: 'sqlite', file: join(e.DATA_DIR, SQLITE_FILE), name: SQLITE_FILE }
+      : {
+          kind: 'mariadb',
+          url: e.DATABASE_URL!,
+          host: parsedDb.hostname,
+          port: Number(parsedDb.port || 3306),
+          user: decodeURIComponent(parsedDb.username || 'root'),
+          password: decodeURIComponent(parsedDb.password),
+          name,
+        };
   return {
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
-    database: {
-      url: e.DATABASE_URL,
-      host: db.hostname,
-      port: Number(db.port || 3306),
-      user: decodeURIComponent(db.username || 'root'),
-      password: decodeURIComponent(db.password),
-      name,
-    },
+    mode,
+    database,
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     jwt: { secret, generated, accessTtlS: e.ACCESS_TOKEN_TTL, refreshTtlS: e.REFRESH_TOKEN_TTL },
     sessions: { refreshReuseS: e.REFRESH_REUSE_INTERVAL_S, cacheTtlS: e.SESSION_CACHE_TTL_S, recheckS: e.SESSION_RECHECK_S },

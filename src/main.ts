@@ -8,8 +8,7 @@ import { SessionStatus } from './auth/session-status';
 import { TokenSigner } from './auth/tokens';
 import { RateLimits } from './limits/rate-limits';
 import { type Config, ConfigError, loadConfig } from './config';
-import { createOrm, ensureDatabase, migrate, ormPoolStats } from './db/orm';
-import { SqlPool } from './db/pool';
+import { createOrm, createSql, ensureDatabase, migrate, ormPoolStats } from './db/orm';
 import { createDelivery, socketIdOf } from './delivery';
 import { keptJwtSecret, JWT_SECRET_FILE } from './kept-secret';
 import { createLogger, type Logger } from './logger';
@@ -65,23 +64,30 @@ export async function compose(config: Config, log: Logger = createLogger(config.
   try {
     if (config.jwt.generated) log.warn('JWT_SECRET is not set: using a random secret for this process (tokens die with it)');
 
-    try {
-      await ensureDatabase(config.database);
-    } catch (e) {
-      throw mariadbStartupError(config.database, e);
+    const db = config.database;
+    if (db.kind === 'mariadb') {
+      try {
+        await ensureDatabase(db);
+      } catch (e) {
+        throw mariadbStartupError(db, e);
+      }
     }
     const orm = await createOrm(config, log.child({ part: 'orm' }));
     disposers.push(['orm', () => orm.close(true)]);
     await migrate(orm, log);
+    const pool = createSql(config, orm);
+    disposers.push(['sql-pool', () => pool.end()]);
+    if (config.mode === 'embedded') throw new StartupError('embedded mode is not wired yet');
+    const redisUrl = config.redis.url!;
 
-    const redis = createRedis(config.redis.url, 'im-main', log);
+    const redis = createRedis(redisUrl, 'im-main', log);
     disposers.push(['redis', () => redis.quit()]);
-    await connectRedis(redis, config.redis.url);
+    await connectRedis(redis, redisUrl);
     const keys = new Keys(config.redis.prefix);
     // A subscriber connection cannot run other commands, hence its own client.
-    const redisSub = createRedis(config.redis.url, 'im-sub', log);
+    const redisSub = createRedis(redisUrl, 'im-sub', log);
     disposers.push(['redis-sub', () => redisSub.quit()]);
-    await connectRedis(redisSub, config.redis.url);
+    await connectRedis(redisSub, redisUrl);
     const pubSub = createRedisPubSub(redis, redisSub, `${config.redis.prefix}ps:`);
     const em = () => orm.em.fork();
 
@@ -89,13 +95,11 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const metrics = config.metrics.enabled ? new AppMetrics() : undefined;
     const sessions = new SessionStatus(em, redis, keys, config.sessions.cacheTtlS);
     // rate-limiter-flexible defines its Lua command on its client: a client of its own, without auto-pipelining (see createRedis).
-    const limitsRedis = createRedis(config.redis.url, 'im-limits', log, { autoPipelining: false });
+    const limitsRedis = createRedis(redisUrl, 'im-limits', log, { autoPipelining: false });
     disposers.push(['redis-limits', () => limitsRedis.quit()]);
     await limitsRedis.connect();
     const limits = new RateLimits(config.rateLimits, { redis: limitsRedis, prefix: config.redis.prefix });
     const auth = new AuthService(em, new TokenSigner(config.jwt.secret, config.jwt.accessTtlS), sessions, config, pubSub, limits);
-    const pool = new SqlPool(config.database);
-    disposers.push(['sql-pool', () => pool.end()]);
     const delivery = await createDelivery({
       config, log, keys, nodeId: randomUUID(),
       sql: () => pool,

@@ -1,4 +1,4 @@
-import type { Config } from './config';
+import type { Config, MariaDbConfig } from './config';
 
 /**
  * A reason the server cannot start, told as one line (no stack): what failed,
@@ -26,7 +26,7 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOU
  * mariadb connector): a refused login is told to fix DATABASE_URL, an
  * unreachable server to start MariaDB, anything else as it is.
  */
-export function mariadbStartupError(db: Config['database'], err: unknown): StartupError {
+export function mariadbStartupError(db: MariaDbConfig, err: unknown): StartupError {
   const where = `MariaDB at ${db.host}:${db.port}`;
   const code = codeOf(err);
   if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR' || code === 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR') {

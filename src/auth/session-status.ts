@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/mariadb';
+import type { EntityManager } from '@mikro-orm/knex';
 import { SessionRow } from '../entities';
 import type { Keys, Redis } from '../redis';
 

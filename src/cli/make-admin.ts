@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   }
   const config = loadConfig();
   const log = createLogger('warn');
-  await ensureDatabase(config.database);
+  if (config.database.kind === 'mariadb') await ensureDatabase(config.database);
   const orm = await createOrm(config, log);
   try {
     await migrate(orm, log);

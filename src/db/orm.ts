@@ -1,16 +1,25 @@
-import { MikroORM } from '@mikro-orm/mariadb';
+import type { MikroORM } from '@mikro-orm/core';
+import { MikroORM as BetterSqliteOrm } from '@mikro-orm/better-sqlite';
+import type { AbstractSqlDriver, SqlEntityManager } from '@mikro-orm/knex';
+import { MikroORM as MariaDbOrm } from '@mikro-orm/mariadb';
 import { Migrator } from '@mikro-orm/migrations';
+import type { Database } from 'better-sqlite3';
 import { createConnection } from 'mariadb';
-import type { Config } from '../config';
+import type { Config, MariaDbConfig, SqliteConfig } from '../config';
 import { entities } from '../entities';
 import type { Logger } from '../logger';
 import { scopeAsyncLocalStorage } from './async-scopes';
 import { migrationsList } from './migrations';
+import { sqliteMigrationsList } from './migrations-sqlite';
+import { type ConnectionLender, SqlitePool } from './sqlite-pool';
+import { SqlPool } from './pool';
+import type { Sql } from './sql';
 
-export type Orm = MikroORM;
+/** MikroORM over either dialect; services see only its SQL EntityManager. */
+export type Orm = MikroORM<AbstractSqlDriver, SqlEntityManager>;
 
 /** CREATE DATABASE IF NOT EXISTS on a connection that names no database. */
-export async function ensureDatabase(db: Config['database']): Promise<void> {
+export async function ensureDatabase(db: MariaDbConfig): Promise<void> {
   const conn = await createConnection({
     host: db.host, port: db.port, user: db.user, password: db.password, connectTimeout: 3000,
   });
@@ -21,7 +30,7 @@ export async function ensureDatabase(db: Config['database']): Promise<void> {
   }
 }
 
-export async function dropDatabase(db: Config['database']): Promise<void> {
+export async function dropDatabase(db: MariaDbConfig): Promise<void> {
   const conn = await createConnection({ host: db.host, port: db.port, user: db.user, password: db.password });
   try {
     await conn.query(`DROP DATABASE IF EXISTS \`${db.name}\``);
@@ -31,9 +40,13 @@ export async function dropDatabase(db: Config['database']): Promise<void> {
 }
 
 export async function createOrm(config: Config, log: Logger): Promise<Orm> {
-  const db = config.database;
   scopeAsyncLocalStorage();
-  const orm = await MikroORM.init({
+  const db = config.database;
+  return db.kind === 'sqlite' ? createSqliteOrm(db, log) : createMariaDbOrm(db, log);
+}
+
+async function createMariaDbOrm(db: MariaDbConfig, log: Logger): Promise<Orm> {
+  const orm = await MariaDbOrm.init({
     entities,
     host: db.host,
     port: db.port,
@@ -54,7 +67,65 @@ export async function createOrm(config: Config, log: Logger): Promise<Orm> {
     debug: false,
     logger: (msg) => log.debug(msg),
   });
-  return orm;
+  return orm as unknown as Orm;
+}
+
+/**
+ * Durability of the embedded database (D1: a send is answered only once
+ * stored). WAL with synchronous=FULL syncs the log at every commit, so a
+ * committed transaction survives a killed process and a lost machine alike;
+ * NORMAL would survive only the first. The cost is one fsync per commit,
+ * which the message writer's group commit shares among a batch.
+ */
+export const SQLITE_PRAGMAS = ['journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON', 'busy_timeout = 5000'];
+
+/** MariaDB's GREATEST and LEAST (NULL if any argument is), so one statement text serves both dialects. */
+function registerFunctions(db: Database): void {
+  const pick = (better: (a: number | bigint, b: number | bigint) => boolean) => (...args: unknown[]) => {
+    let out: any = null;
+    for (const a of args) {
+      if (a === null || a === undefined) return null;
+      if (out === null || better(a as number, out)) out = a;
+    }
+    return out;
+  };
+  db.function('GREATEST', { varargs: true, deterministic: true }, pick((a, b) => a > b));
+  db.function('LEAST', { varargs: true, deterministic: true }, pick((a, b) => a < b));
+}
+
+async function createSqliteOrm(db: SqliteConfig, log: Logger): Promise<Orm> {
+  const orm = await BetterSqliteOrm.init({
+    entities,
+    dbName: db.file,
+    // One connection: SQLite writes through one at a time, and the hand-written path borrows it (SqlitePool).
+    pool: { min: 1, max: 1 },
+    driverOptions: {
+      pool: {
+        afterCreate(conn: Database, done: (err: Error | null, conn: Database) => void) {
+          try {
+            for (const p of SQLITE_PRAGMAS) conn.pragma(p);
+            registerFunctions(conn);
+            done(null, conn);
+          } catch (e) {
+            done(e as Error, conn);
+          }
+        },
+      },
+    },
+    extensions: [Migrator],
+    migrations: { migrationsList: sqliteMigrationsList, transactional: true, allOrNothing: true },
+    discovery: { warnWhenNoEntities: false },
+    allowGlobalContext: false,
+    debug: false,
+    logger: (msg) => log.debug(msg),
+  });
+  return orm as unknown as Orm;
+}
+
+/** The hand-written SQL path for the ORM's database: its own pool for MariaDB, the ORM's one connection for SQLite. */
+export function createSql(config: Config, orm: Orm): Sql {
+  if (config.database.kind === 'mariadb') return new SqlPool(config.database);
+  return new SqlitePool(orm.em.getConnection().getKnex().client as unknown as ConnectionLender);
 }
 
 /** Applies committed migrations; never `synchronize`. */

@@ -1,13 +1,10 @@
 import { createPool, type Pool, type PoolConnection } from 'mariadb';
-import type { Config } from '../config';
+import type { MariaDbConfig } from '../config';
+import { type Dialect, mariadb } from './dialect';
+import type { Run, Sql, SqlConnection } from './sql';
 import { utcParams } from './sql-time';
 
-export type Run = (sql: string, params?: unknown[]) => Promise<any>;
-
-/** What a caller of `withConnection` may do with the connection: statements with placeholders. */
-export interface SqlConnection {
-  query(sql: string, params?: unknown[]): Promise<any>;
-}
+export type { Run, SqlConnection } from './sql';
 
 /**
  * A plain mariadb pool for the delivery hot path (send, cursors, sync reads):
@@ -17,10 +14,11 @@ export interface SqlConnection {
  * Date parameters are sent as UTC text and DATETIMEs come back as text that
  * the readers take as UTC, so neither the process's nor the server's zone counts.
  */
-export class SqlPool {
+export class SqlPool implements Sql {
+  readonly dialect: Dialect = mariadb;
   private readonly pool: Pool;
 
-  constructor(db: Config['database'], size = 20) {
+  constructor(db: MariaDbConfig, size = 20) {
     this.pool = createPool({
       host: db.host,
       port: db.port,
@@ -65,7 +63,15 @@ export class SqlPool {
   async withConnection<T>(fn: (conn: SqlConnection) => Promise<T>): Promise<T> {
     const conn = await this.pool.getConnection();
     try {
-      return await fn({ query: (sql, params = []) => conn.query(sql, utcParams(params)) });
+      const query: Run = (sql, params = []) => conn.query(sql, utcParams(params));
+      return await fn({
+        query,
+        // One packet: the results come back as one array, one entry per statement.
+        queryMany: async (statements) => {
+          const res = await query(statements.map(([sql]) => sql).join(';\n'), statements.flatMap(([, p]) => p));
+          return statements.length === 1 ? [res] : (res as unknown[]);
+        },
+      });
     } finally {
       await conn.release();
     }

@@ -31,7 +31,7 @@ export async function createDelivery(d: {
 }) {
   const c = d.config.delivery;
   const metrics = d.metrics ?? noDeliveryMetrics;
-  const subscriber = createRedis(d.config.redis.url, `im-delivery-sub-${d.nodeId}`, d.log);
+  const subscriber = createRedis(d.config.redis.url!, `im-delivery-sub-${d.nodeId}`, d.log);
   await subscriber.connect();
   const store = new CursorStore(d.sql, metrics);
   const presence = new Presence(d.publisher, d.keys, c.presenceTtlS, d.nodeId);
@@ -40,7 +40,7 @@ export async function createDelivery(d: {
   const nodes = new NodeBus(d.nodeId, d.publisher, subscriber, d.keys.nodeChannel, d.log.child({ part: 'node-bus' }), d.config.sockets.pushQueue, metrics);
   await acks.start();
   await nodes.start();
-  const queues = createQueues({ redisUrl: d.config.redis.url, prefix: d.keys.queuePrefix(), stallIntervalMs: c.stallIntervalMs, isWorker: true });
+  const queues = createQueues({ redisUrl: d.config.redis.url!, prefix: d.keys.queuePrefix(), stallIntervalMs: c.stallIntervalMs, isWorker: true });
   await Promise.all([queues.delivery.ready(), queues.fanout.ready()]);
   const engine = new DeliveryEngine({
     store,

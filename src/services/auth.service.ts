@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { EntityManager } from '@mikro-orm/mariadb';
+import type { EntityManager } from '@mikro-orm/knex';
 import { hashPassword, verifyPassword, dummyHash } from '../auth/password';
 import type { AccessClaims, TokenSigner } from '../auth/tokens';
 import type { Config } from '../config';

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/mariadb';
+import type { EntityManager } from '@mikro-orm/knex';
 import { User } from '../entities';
 import { type Keys, LuaScript, type Redis } from '../redis';
 

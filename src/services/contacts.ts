@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/mariadb';
+import type { EntityManager } from '@mikro-orm/knex';
 import { marks } from '../db/sql-text';
 
 type Row = Record<string, unknown>;

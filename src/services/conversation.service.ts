@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/mariadb';
+import type { EntityManager } from '@mikro-orm/knex';
 import { MESSAGE_COLUMNS, type MessageRow, toMessageRow } from '../delivery/message-source';
 
 export interface ConversationView {

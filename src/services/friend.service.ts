@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/mariadb';
+import type { EntityManager } from '@mikro-orm/knex';
 import type { QueryResult } from '@mikro-orm/core';
 import { fromSqlDateTime } from '../db/sql-time';
 import { Notification, NotificationStatus, NotificationType } from '../entities';

@@ -1,5 +1,5 @@
 import type { QueryResult } from '@mikro-orm/core';
-import type { EntityManager } from '@mikro-orm/mariadb';
+import type { EntityManager } from '@mikro-orm/knex';
 import type { Config } from '../config';
 import { ConversationKind, Group, GroupRole, type Notification, NotificationType } from '../entities';
 import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';

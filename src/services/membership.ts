@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/mariadb';
+import type { EntityManager } from '@mikro-orm/knex';
 import type { GroupRole } from '../entities/enums';
 import { badInput } from '../errors';
 import { marks } from '../db/sql-text';

@@ -1,4 +1,4 @@
-import type { SqlPool } from '../db/pool';
+import type { Sql } from '../db/sql';
 import { flatParams, marks, unionRows } from '../db/sql-text';
 import { isDeadlock } from '../delivery/deadlock';
 import { type MessageRow, newMessageRow } from '../delivery/message-source';
@@ -61,7 +61,7 @@ export class MessageWriter {
    * to maxInFlight, so one slow batch does not hold every send up.
    */
   constructor(
-    private readonly pool: SqlPool,
+    private readonly pool: Sql,
     private readonly maxBatch = 128,
     private readonly maxInFlight = 4,
     private readonly overlapAfterMs = 10,

@@ -1,5 +1,5 @@
-import type { EntityManager } from '@mikro-orm/mariadb';
-import type { SqlPool } from '../db/pool';
+import type { EntityManager } from '@mikro-orm/knex';
+import type { Sql } from '../db/sql';
 import { isDeadlock } from '../delivery/deadlock';
 import type { DeliveryEngine } from '../delivery/engine';
 import { MESSAGE_COLUMNS, type MessageRow, newMessageRow, toMessageRow } from '../delivery/message-source';
@@ -41,7 +41,7 @@ export class MessageService {
 
   constructor(
     private readonly em: () => EntityManager,
-    private readonly pool: SqlPool,
+    private readonly pool: Sql,
     private readonly engine: DeliveryEngine,
     /** D1: throws NOT_FRIENDS unless sender may message receiver (a block answers as a non-friend). */
     private readonly canMessage: (senderId: string, receiverId: string) => Promise<void>,

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/mariadb';
+import type { EntityManager } from '@mikro-orm/knex';
 import { Notification, NotificationStatus, NotificationType } from '../entities';
 import { AppError, ErrorCode, badInput } from '../errors';
 import type { AppPubSub } from '../pubsub';

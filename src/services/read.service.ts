@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/mariadb';
+import type { EntityManager } from '@mikro-orm/knex';
 import { badInput, notFound } from '../errors';
 import type { AppPubSub } from '../pubsub';
 import { type ConversationRef, type MembershipWindow, findMembership, inWindows, windowsCondition } from './membership';

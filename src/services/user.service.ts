@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/mariadb';
+import type { EntityManager } from '@mikro-orm/knex';
 import { Role, User } from '../entities';
 import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
 import type { AuthService } from './auth.service';

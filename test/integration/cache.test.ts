@@ -13,7 +13,7 @@ let keys: Keys;
 before(async () => {
   s = await startServer();
   sql = await db(s);
-  redis = createRedis(s.app.config.redis.url, 'cache-test');
+  redis = createRedis(s.app.config.redis.url!, 'cache-test');
   await redis.connect();
   keys = new Keys(s.prefix);
 });

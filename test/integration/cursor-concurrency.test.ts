@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { loadConfig } from '../../src/config';
+import { loadConfig, type MariaDbConfig } from '../../src/config';
 import { CursorStore, type Sql } from '../../src/delivery/cursor-store';
 import { type Cursor, correctRules } from '../../src/delivery/rules';
 import { createOrm, dropDatabase, ensureDatabase, migrate, type Orm } from '../../src/db/orm';
@@ -15,14 +15,14 @@ const config = loadConfig(testEnv());
 let orm: Orm;
 let sql: () => Sql;
 before(async () => {
-  await ensureDatabase(config.database);
+  await ensureDatabase(config.database as MariaDbConfig);
   orm = await createOrm(config, createLogger('silent'));
   await migrate(orm, createLogger('silent'));
   sql = () => orm.em.getConnection();
 });
 after(async () => {
   await orm?.close(true);
-  await dropDatabase(config.database);
+  await dropDatabase(config.database as MariaDbConfig);
 });
 
 type Op = { kind: 'success' | 'failure'; m: bigint };

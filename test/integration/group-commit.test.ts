@@ -114,7 +114,7 @@ test('a batch that reads its ids back stores and answers the same', async () => 
   await makeFriends(s.url, a, c);
   assert.ok((await sendRaw(a, { userId: b.id })).data);
   assert.ok((await sendRaw(c, { userId: a.id })).data);
-  const pool = new SqlPool({ url: '', host: '127.0.0.1', port: 3306, user: 'root', password: '', name: s.dbName });
+  const pool = new SqlPool({ kind: 'mariadb', url: '', host: '127.0.0.1', port: 3306, user: 'root', password: '', name: s.dbName });
   try {
     const writer = new MessageWriter(pool, 128, 4, 10, 'read-back');
     const reqs = [[a, b], [b, a], [a, b], [a, c], [c, a]].map(([from, to], i) => ({

@@ -18,7 +18,7 @@ let redis: Redis;
 let keys: Keys;
 before(async () => {
   s = await startServer({ PRESENCE_TTL_S: String(TTL_S) });
-  redis = createRedis(s.app.config.redis.url, 'presence-test');
+  redis = createRedis(s.app.config.redis.url!, 'presence-test');
   await redis.connect();
   keys = new Keys(s.prefix);
 });

@@ -12,7 +12,7 @@ import { testEnv } from '../support/harness';
 // command, the call threw inside it, and its callback then threw an uncaught
 // `TypeError: results[i] is not iterable` from ioredis's autoPipelining.js.
 
-const redisUrl = loadConfig(testEnv()).redis.url;
+const redisUrl = loadConfig(testEnv()).redis.url ?? 'redis://127.0.0.1:6379';
 const prefix = () => loadConfig(testEnv()).redis.prefix;
 
 /** Runs body and fails if anything threw uncaught meanwhile or within `settleMs` after it. */

@@ -1,6 +1,5 @@
-import { createConnection, type Connection } from 'mariadb';
 import { after, before } from 'node:test';
-import { collect, ok, sleep, startServer, type TestServer, type TestUser, wsClient } from '../support/harness';
+import { collect, ok, openDb, type TestDb, sleep, startServer, type TestServer, type TestUser, wsClient } from '../support/harness';
 
 /** Shared by friends, notifications, groups, cache and authz-matrix tests. */
 export const NOTE = 'id type status remark createdAt updatedAt sender { id name } receiver { id } groupId group { id name }';
@@ -48,12 +47,13 @@ export async function listen(s: TestServer, u: TestUser) {
 }
 
 /** A direct connection to the run's database, to check stored state (and to play the message engine). */
-export async function db(s: TestServer): Promise<Connection & { rows(sql: string, params?: unknown[]): Promise<any[]> }> {
-  const conn = await createConnection({ host: '127.0.0.1', port: 3306, user: 'root', database: s.dbName, bigIntAsNumber: false, insertIdAsNumber: true });
+export async function db(s: TestServer): Promise<TestDb & { rows(sql: string, params?: unknown[]): Promise<any[]> }> {
+  const conn = await openDb(s, false);
   return Object.assign(conn, {
+    // Ids as text in both dialects (MariaDB's BIGINTs and SQLite's integers alike), so rows compare across them.
     async rows(sql: string, params: unknown[] = []) {
-      const r = await conn.query({ sql, bigIntAsNumber: false }, params);
-      return JSON.parse(JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+      const r = await conn.query(sql, params);
+      return JSON.parse(JSON.stringify(r, (k, v) => (typeof v === 'bigint' || (typeof v === 'number' && /(^|_)id$/.test(k)) ? String(v) : v)));
     },
   });
 }

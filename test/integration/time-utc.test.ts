@@ -8,7 +8,7 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createConnection } from 'mariadb';
-import { loadConfig } from '../../src/config';
+import { loadConfig, type MariaDbConfig } from '../../src/config';
 import { createOrm } from '../../src/db/orm';
 import { SqlPool } from '../../src/db/pool';
 import { createLogger } from '../../src/logger';
@@ -104,7 +104,7 @@ test('group messages, friendships and memberships are UTC too', async () => {
 test('the server sets its own MariaDB sessions to UTC, both the ORM and the plain pool', async () => {
   const config = loadConfig(s.env);
   const orm = await createOrm(config, createLogger('silent'));
-  const pool = new SqlPool(config.database, 1);
+  const pool = new SqlPool(config.database as MariaDbConfig, 1);
   try {
     const viaOrm = await orm.em.fork().execute('SELECT @@session.time_zone AS tz, NOW(3) AS now');
     const viaPool = await pool.execute('SELECT @@session.time_zone AS tz, NOW(3) AS now');

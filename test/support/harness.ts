@@ -1,10 +1,15 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite from 'better-sqlite3';
 import { createConnection } from 'mariadb';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config';
 import { dropDatabase } from '../../src/db/orm';
+import { runOn } from '../../src/db/sqlite-pool';
 import { createLogger } from '../../src/logger';
 import { compose, type App } from '../../src/main';
 import { createRedis } from '../../src/redis';
@@ -25,15 +30,29 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** A fresh database and Redis prefix for this run, removed again by close(). */
+/**
+ * Which stack the integration suite runs against (scripts/run-tests.js sets
+ * TEST_MODE): `embedded`, SQLite in a temporary DATA_DIR and in-process
+ * stand-ins for Redis; `cluster`, MariaDB and Redis on their standard ports.
+ */
+export const testMode: 'embedded' | 'cluster' = process.env.TEST_MODE === 'embedded' ? 'embedded' : 'cluster';
+
+/** `{ skip }` for a test that needs MariaDB and Redis themselves (their keys, scripts, restarts, a second node). */
+export const clusterOnly = (why: string) => ({ skip: testMode === 'cluster' ? false : `cluster only: ${why}` });
+
+/** A fresh database and Redis prefix (cluster) or data directory (embedded) for this run, removed again by close(). */
 export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
   const id = `${process.pid}_${randomBytes(4).toString('hex')}`;
+  const stack: Record<string, string> =
+    testMode === 'embedded'
+      ? { DATA_DIR: join(tmpdir(), `im-test-${id}`) }
+      : { DATABASE_URL: `mysql://root@127.0.0.1:3306/im_test_${id}`, REDIS_URL: 'redis://127.0.0.1:6379' };
   return {
     NODE_ENV: 'test',
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    DATABASE_URL: `mysql://root@127.0.0.1:3306/im_test_${id}`,
+    ...stack,
     REDIS_PREFIX: `imtest:${id}:`,
     JWT_SECRET: randomBytes(32).toString('hex'),
     ...LIMITS_OFF,
@@ -63,11 +82,15 @@ export async function startServer(extra: Record<string, string> = {}, shared?: R
   };
 }
 
-/** Drops the run's database and deletes its Redis keys (never anything else). */
+/** Drops the run's database and deletes its Redis keys, or removes its data directory (never anything else). */
 export async function cleanupEnv(env: Record<string, string>): Promise<void> {
   const config = loadConfig(env);
+  if (config.database.kind === 'sqlite') {
+    await rm(config.dataDir, { recursive: true, force: true });
+    return;
+  }
   await dropDatabase(config.database);
-  const redis = createRedis(config.redis.url, 'im-test-cleanup');
+  const redis = createRedis(config.redis.url!, 'im-test-cleanup');
   await redis.connect();
   let cursor = '0';
   do {
@@ -183,10 +206,38 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One query on a test server's database, on a connection of its own (BIGINT columns come back as numbers). */
 export async function queryDb<T = Record<string, unknown>>(s: TestServer, sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = await createConnection({ host: '127.0.0.1', user: 'root', database: s.dbName, bigIntAsNumber: true });
+  const c = await openDb(s);
   try {
     return (await c.query(sql, params)) as T[];
   } finally {
     await c.end();
   }
+}
+
+/**
+ * A connection of the test's own to a server's database: MariaDB's, or the
+ * embedded SQLite file (WAL lets it read beside the server). `query` answers
+ * rows for a SELECT and `{ affectedRows, insertId }` otherwise; BIGINTs come
+ * back as numbers, and a Date parameter is stored as that dialect's ORM does.
+ */
+export async function openDb(s: Pick<TestServer, 'env'>, bigIntAsNumber = true): Promise<TestDb> {
+  const config = loadConfig(s.env);
+  if (config.database.kind === 'sqlite') {
+    const file = config.database.file;
+    const conn = new BetterSqlite(file);
+    conn.pragma('busy_timeout = 5000');
+    return {
+      dialect: 'sqlite',
+      query: async (sql, params = []) => runOn(conn, sql.replace(/\bINSERT IGNORE\b/g, 'INSERT OR IGNORE'), params),
+      end: async () => void conn.close(),
+    };
+  }
+  const c = await createConnection({ host: '127.0.0.1', user: 'root', database: config.database.name, bigIntAsNumber, insertIdAsNumber: true });
+  return { dialect: 'mariadb', query: (sql, params = []) => c.query(sql, params), end: () => c.end() };
+}
+
+export interface TestDb {
+  dialect: 'mariadb' | 'sqlite';
+  query(sql: string, params?: unknown[]): Promise<any>;
+  end(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config';
 
@@ -22,17 +23,13 @@ function problemsOf(env: Record<string, string | undefined>): string[] {
   assert.fail(`expected a ConfigError for ${JSON.stringify(env)}`);
 }
 
-test('defaults: port 4000, local MariaDB as root on database im, local Redis, development', () => {
+test('defaults: port 4000, embedded (SQLite in ./data, no Redis), development', () => {
   const c = loadConfig({});
   assert.equal(c.env, 'development');
   assert.equal(c.port, 4000);
-  assert.equal(c.database.url, 'mysql://root@127.0.0.1:3306/im');
-  assert.equal(c.database.host, '127.0.0.1');
-  assert.equal(c.database.port, 3306);
-  assert.equal(c.database.user, 'root');
-  assert.equal(c.database.password, '');
-  assert.equal(c.database.name, 'im');
-  assert.equal(c.redis.url, 'redis://127.0.0.1:6379');
+  assert.equal(c.mode, 'embedded');
+  assert.deepEqual(c.database, { kind: 'sqlite', file: join('data', 'im.sqlite'), name: 'im.sqlite' });
+  assert.equal(c.redis.url, undefined);
   assert.equal(c.redis.prefix, 'im:');
   assert.equal(c.jwt.accessTtlS, 900);
   assert.deepEqual(c.limits, { depth: 10, aliases: 15, cost: 5000, tokens: 1000, directives: 10 });
@@ -52,8 +49,21 @@ test('loadConfig is pure: it reads only the env it is given', () => {
   }
 });
 
+test('both URLs select the cluster stack; one alone is a problem naming the other', () => {
+  const c = loadConfig({ DATABASE_URL: 'mysql://root@127.0.0.1:3306/im', REDIS_URL: 'redis://127.0.0.1:6379' });
+  assert.equal(c.mode, 'cluster');
+  assert.equal(c.database.kind, 'mariadb');
+  assert.equal(c.redis.url, 'redis://127.0.0.1:6379');
+  const onlyDb = problemsOf({ DATABASE_URL: 'mysql://root@127.0.0.1:3306/im' });
+  assert.ok(onlyDb.some((p) => p.startsWith('REDIS_URL: ') && /neither/.test(p)), onlyDb.join('; '));
+  const onlyRedis = problemsOf({ REDIS_URL: 'redis://127.0.0.1:6379' });
+  assert.ok(onlyRedis.some((p) => p.startsWith('DATABASE_URL: ') && /both/.test(p)), onlyRedis.join('; '));
+  assert.deepEqual(loadConfig({ DATA_DIR: 'var/im' }).database, { kind: 'sqlite', file: join('var/im', 'im.sqlite'), name: 'im.sqlite' });
+});
+
 test('DATABASE_URL parts are taken apart (user, password, host, port, name)', () => {
-  const c = loadConfig({ DATABASE_URL: 'mariadb://me:p%40ss@db.local:3307/chat_1' });
+  const c = loadConfig({ DATABASE_URL: 'mariadb://me:p%40ss@db.local:3307/chat_1', REDIS_URL: 'redis://127.0.0.1:6379' });
+  assert.ok(c.database.kind === 'mariadb');
   assert.deepEqual(
     { host: c.database.host, port: c.database.port, user: c.database.user, password: c.database.password, name: c.database.name },
     { host: 'db.local', port: 3307, user: 'me', password: 'p@ss', name: 'chat_1' },
@@ -100,7 +110,7 @@ test('a bad PORT is a readable problem naming PORT', () => {
 test('a bad DATABASE_URL is a readable problem naming DATABASE_URL', () => {
   // A malformed percent-escape must be a ConfigError too, not a URIError thrown from decoding.
   for (const url of ['not a url', 'postgres://root@127.0.0.1/im', 'mysql://root@127.0.0.1:3306/bad-name;drop', 'mysql://r%ZZ@127.0.0.1/im', 'mysql://root@127.0.0.1/%E0%A4%A']) {
-    const problems = problemsOf({ DATABASE_URL: url });
+    const problems = problemsOf({ DATABASE_URL: url, REDIS_URL: 'redis://127.0.0.1:6379' });
     assert.ok(problems.length >= 1 && problems.every((p) => p.startsWith('DATABASE_URL: ')), `${url}: ${problems.join('; ')}`);
   }
 });

@@ -1,0 +1,67 @@
+/**
+ * Where the two SQL dialects differ, and nothing else: every statement is
+ * written once, and these pieces fill the places MariaDB and SQLite spell
+ * differently. SQLite has GREATEST and LEAST as functions registered on its
+ * connection (see sqlite-pool.ts), so those need no entry here.
+ */
+export interface Dialect {
+  readonly name: 'mariadb' | 'sqlite';
+  /**
+   * Appended to a SELECT that locks its rows until COMMIT. SQLite needs none:
+   * its write transaction (BEGIN IMMEDIATE) already excludes every other writer.
+   */
+  readonly forUpdate: string;
+  /** The same for a shared lock (LOCK IN SHARE MODE). */
+  readonly forShare: string;
+  /** `INSERT IGNORE` / `INSERT OR IGNORE`: a duplicate key skips the row. */
+  readonly insertIgnore: string;
+  /**
+   * A JOIN that keeps its left side as the driving table (MariaDB's
+   * STRAIGHT_JOIN; a plain JOIN in SQLite, whose planner already drives from
+   * a derived table of listed rows).
+   */
+  readonly straightJoin: string;
+  /**
+   * An UPDATE of `target` (alias `t`) joined to the derived table `values`
+   * (alias `v`): `set` holds [column, expression] pairs (expressions may read
+   * `t.` and `v.` columns), `where` joins and filters.
+   * MariaDB: `UPDATE (values) v STRAIGHT_JOIN target t ON … SET t.c = …`;
+   * SQLite:  `UPDATE target AS t SET c = … FROM (values) AS v WHERE …`.
+   * Each expression must read only columns the statement does not assign
+   * before it: MariaDB assigns left to right, SQLite from the old row.
+   */
+  updateFrom(target: string, values: string, set: ReadonlyArray<readonly [string, string]>, where: string): string;
+  /**
+   * `insert` (an INSERT … VALUES …) that updates the existing row on a
+   * duplicate of `conflict` (the unique key's columns). In `set`
+   * expressions, `NEW(col)` is the value the INSERT proposed and a plain
+   * column is the stored one.
+   */
+  upsert(insert: string, conflict: readonly string[], set: ReadonlyArray<readonly [string, string]>): string;
+}
+
+const NEW = /\bNEW\(([a-z_]+)\)/g;
+
+export const mariadb: Dialect = {
+  name: 'mariadb',
+  forUpdate: ' FOR UPDATE',
+  forShare: ' LOCK IN SHARE MODE',
+  insertIgnore: 'INSERT IGNORE',
+  straightJoin: 'STRAIGHT_JOIN',
+  updateFrom: (target, values, set, where) =>
+    `UPDATE (${values}) v STRAIGHT_JOIN ${target} t ON ${where} SET ${set.map(([c, e]) => `t.${c} = ${e}`).join(', ')}`,
+  upsert: (insert, _conflict, set) =>
+    `${insert} ON DUPLICATE KEY UPDATE ${set.map(([c, e]) => `${c} = ${e.replace(NEW, 'VALUES($1)')}`).join(', ')}`,
+};
+
+export const sqlite: Dialect = {
+  name: 'sqlite',
+  forUpdate: '',
+  forShare: '',
+  insertIgnore: 'INSERT OR IGNORE',
+  straightJoin: 'JOIN',
+  updateFrom: (target, values, set, where) =>
+    `UPDATE ${target} AS t SET ${set.map(([c, e]) => `${c} = ${e}`).join(', ')} FROM (${values}) AS v WHERE ${where}`,
+  upsert: (insert, conflict, set) =>
+    `${insert} ON CONFLICT (${conflict.join(', ')}) DO UPDATE SET ${set.map(([c, e]) => `${c} = ${e.replace(NEW, 'excluded.$1')}`).join(', ')}`,
+};
