@@ -11,10 +11,15 @@ export const toSqlDateTime = (d: Date): string => {
 };
 
 /**
- * A DATETIME read as text (`dateStrings`, the setting of both the pool and
- * the ORM's connection) as the UTC instant it stores. A Date is returned as is.
+ * A DATETIME as the UTC instant it stores: MariaDB's text (`dateStrings`,
+ * the setting of both the pool and the ORM's connection), or SQLite's epoch
+ * milliseconds (how MikroORM stores a Date there). A Date is returned as is.
  */
-export const fromSqlDateTime = (v: unknown): Date => (v instanceof Date ? v : new Date(`${String(v).replace(' ', 'T')}Z`));
+export const fromSqlDateTime = (v: unknown): Date => {
+  if (v instanceof Date) return v;
+  if (typeof v === 'number' || typeof v === 'bigint') return new Date(Number(v));
+  return new Date(`${String(v).replace(' ', 'T')}Z`);
+};
 
 /**
  * The statement's parameters with every Date as UTC text; the same array when
