@@ -1,3 +1,5 @@
+import { BaseSqlitePlatform } from '@mikro-orm/knex';
+
 /**
  * Where the two SQL dialects differ, and nothing else: every statement is
  * written once, and these pieces fill the places MariaDB and SQLite spell
@@ -38,7 +40,18 @@ export interface Dialect {
    * column is the stored one.
    */
   upsert(insert: string, conflict: readonly string[], set: ReadonlyArray<readonly [string, string]>): string;
+  /** True when `item` is not one of the comma-separated `list` (MariaDB's FIND_IN_SET). */
+  notInList(item: string, list: string): string;
+  /**
+   * A SELECT with its own ORDER BY … LIMIT as one member of a UNION ALL:
+   * parenthesised in MariaDB; SQLite allows neither the parentheses nor a
+   * LIMIT there, so the member reads from it as a subquery.
+   */
+  unionMember(select: string): string;
 }
+
+/** The dialect of an EntityManager's database (for statements run through the ORM's connection). */
+export const dialectOf = (em: { getPlatform(): unknown }): Dialect => (em.getPlatform() instanceof BaseSqlitePlatform ? sqlite : mariadb);
 
 const NEW = /\bNEW\(([a-z_]+)\)/g;
 
@@ -52,6 +65,8 @@ export const mariadb: Dialect = {
     `UPDATE (${values}) v STRAIGHT_JOIN ${target} t ON ${where} SET ${set.map(([c, e]) => `t.${c} = ${e}`).join(', ')}`,
   upsert: (insert, _conflict, set) =>
     `${insert} ON DUPLICATE KEY UPDATE ${set.map(([c, e]) => `${c} = ${e.replace(NEW, 'VALUES($1)')}`).join(', ')}`,
+  notInList: (item, list) => `FIND_IN_SET(${item}, ${list}) = 0`,
+  unionMember: (select) => `(${select})`,
 };
 
 export const sqlite: Dialect = {
@@ -64,4 +79,6 @@ export const sqlite: Dialect = {
     `UPDATE ${target} AS t SET ${set.map(([c, e]) => `${c} = ${e}`).join(', ')} FROM (${values}) AS v WHERE ${where}`,
   upsert: (insert, conflict, set) =>
     `${insert} ON CONFLICT (${conflict.join(', ')}) DO UPDATE SET ${set.map(([c, e]) => `${c} = ${e.replace(NEW, 'excluded.$1')}`).join(', ')}`,
+  notInList: (item, list) => `instr(',' || ${list} || ',', ',' || ${item} || ',') = 0`,
+  unionMember: (select) => `SELECT * FROM (${select})`,
 };

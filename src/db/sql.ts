@@ -44,3 +44,12 @@ export const affectedRows = (r: unknown): number => {
   const o = r as { affectedRows?: number | bigint; changes?: number | bigint } | undefined;
   return Number(o?.affectedRows ?? o?.changes ?? 0);
 };
+
+/**
+ * Whether a statement failed on a unique key: MariaDB's ER_DUP_ENTRY (1062),
+ * SQLite's SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY, also as MikroORM wraps them.
+ */
+export const isDuplicateKey = (e: unknown): boolean =>
+  /ER_DUP_ENTRY|Duplicate entry|SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)|UNIQUE constraint failed/.test(
+    `${(e as { code?: string })?.code ?? ''} ${String((e as { message?: string })?.message ?? e)}`,
+  );

@@ -1,11 +1,14 @@
+import type { Dialect } from '../db/dialect';
+import { affectedRows } from '../db/sql';
 import { flatParams, marks, unionRows } from '../db/sql-text';
 import { Batcher } from './batcher';
 import { type DeliveryMetrics, noDeliveryMetrics } from './metrics';
 import { type Cursor, mergeGuards, mergeSuccesses, type SyncTokenFields } from './rules';
 
-/** The little the store needs from a SQL connection (the mariadb pool and MikroORM's Connection both fit). */
+/** The little the store needs from a SQL connection: statements, and the dialect they are written in (src/db/sql.ts fits). */
 export interface Sql {
-  execute(sql: string, params?: unknown[], method?: 'all' | 'get' | 'run'): Promise<any>;
+  readonly dialect: Dialect;
+  execute(sql: string, params?: unknown[]): Promise<any>;
 }
 
 export interface CursorRow {
@@ -24,7 +27,8 @@ export const toCursor = (r: CursorRow): Cursor => ({
 
 
 /**
- * The per-device ack cursor in MariaDB. Each rule of src/delivery/rules/cursor.ts
+ * The per-device ack cursor, in either dialect (the statements differ only
+ * where src/db/dialect.ts says). Each rule of src/delivery/rules/cursor.ts
  * is one conditional UPDATE, never read-modify-write (D8, D9, D7, D13). MariaDB
  * assigns SET columns left to right with new values visible to later ones, so
  * each expression reads only columns not yet assigned in the statement.
@@ -51,15 +55,18 @@ export class CursorStore {
   ) {
     // D9 for many devices per statement: the rule is in the WHERE, evaluated under each row's lock.
     // The listed rows drive the join (STRAIGHT_JOIN), so each cursor is found by its key, never scanned.
-    this.successes = new Batcher(maxBatch, (n, params) =>
-      this.sql().execute(
-        `UPDATE (${unionRows(n, '? AS u, ? AS d, CAST(? AS UNSIGNED) AS m')}) v
-           STRAIGHT_JOIN device_cursor c ON c.user_id = v.u AND c.device_id = v.d
-         SET c.last_ack = v.m
-         WHERE c.last_ack < v.m AND (c.last_ack_err IS NULL OR v.m < c.last_ack_err)`,
+    this.successes = new Batcher(maxBatch, (n, params) => {
+      const sql = this.sql();
+      return sql.execute(
+        sql.dialect.updateFrom(
+          'device_cursor',
+          unionRows(n, '? AS u, ? AS d, CAST(? AS UNSIGNED) AS m'),
+          [['last_ack', 'v.m']],
+          't.user_id = v.u AND t.device_id = v.d AND t.last_ack < v.m AND (t.last_ack_err IS NULL OR v.m < t.last_ack_err)',
+        ),
         params,
-        'run',
-      ),
+      );
+    },
       mergeSuccessRows,
       successWindowMs,
       (rows) => metrics.cursorBatch('success', rows),
@@ -94,14 +101,19 @@ export class CursorStore {
     }
     if (!hit.size) return;
     const apply = guards.filter((g) => hit.has(g.u));
-    await this.sql().execute(
-      `UPDATE (${unionRows(apply.length, '? AS u, CAST(? AS UNSIGNED) AS m, ? AS ex')}) v STRAIGHT_JOIN device_cursor c ON c.user_id = v.u
-       SET c.last_ack = v.m - 1,
-           c.last_ack_err = IF(c.last_ack_err IS NULL OR v.m < c.last_ack_err, v.m, c.last_ack_err),
-           c.version = c.version + 1
-       WHERE c.last_ack >= v.m AND FIND_IN_SET(c.device_id, v.ex) = 0`,
+    const sql = this.sql();
+    await sql.execute(
+      sql.dialect.updateFrom(
+        'device_cursor',
+        unionRows(apply.length, '? AS u, CAST(? AS UNSIGNED) AS m, ? AS ex'),
+        [
+          ['last_ack', 'v.m - 1'],
+          ['last_ack_err', 'CASE WHEN t.last_ack_err IS NULL OR v.m < t.last_ack_err THEN v.m ELSE t.last_ack_err END'],
+          ['version', 't.version + 1'],
+        ],
+        `t.user_id = v.u AND t.last_ack >= v.m AND ${sql.dialect.notInList('t.device_id', 'v.ex')}`,
+      ),
       flatParams(apply, (g) => [g.u, g.m.toString(), g.ex]),
-      'run',
     );
   }
 
@@ -112,10 +124,11 @@ export class CursorStore {
     );
     if (found.length) return toCursor(found[0]);
     // A device that predates its cursor row starts fenced at the beginning: its sync returns everything.
-    await this.sql().execute(
-      'INSERT IGNORE INTO device_cursor (user_id, device_id, last_ack, last_ack_err, version) VALUES (?, ?, 0, 1, 1)',
-      [userId, deviceId],
-    );
+    const sql = this.sql();
+    await sql.execute(`${sql.dialect.insertIgnore} INTO device_cursor (user_id, device_id, last_ack, last_ack_err, version) VALUES (?, ?, 0, 1, 1)`, [
+      userId,
+      deviceId,
+    ]);
     return this.get(userId, deviceId);
   }
 
@@ -123,12 +136,11 @@ export class CursorStore {
   async failure(userId: string, deviceId: string, m: string): Promise<void> {
     await this.sql().execute(
       `UPDATE device_cursor SET
-         last_ack = IF(? <= last_ack, ? - 1, last_ack),
-         last_ack_err = IF(last_ack_err IS NULL OR ? < last_ack_err, ?, last_ack_err),
+         last_ack = CASE WHEN ? <= last_ack THEN ? - 1 ELSE last_ack END,
+         last_ack_err = CASE WHEN last_ack_err IS NULL OR ? < last_ack_err THEN ? ELSE last_ack_err END,
          version = version + 1
        WHERE user_id = ? AND device_id = ?`,
       [m, m, m, m, userId, deviceId],
-      'run',
     );
   }
 
@@ -138,7 +150,6 @@ export class CursorStore {
       `UPDATE device_cursor SET last_ack = ?
        WHERE user_id = ? AND device_id = ? AND last_ack < ? AND (last_ack_err IS NULL OR ? < last_ack_err)`,
       [m, userId, deviceId, m, m],
-      'run',
     );
   }
 
@@ -153,13 +164,17 @@ export class CursorStore {
 
   /** D7: a subscription attaches (before it is marked present), detaches, or its presence lapsed. */
   async fence(userId: string, deviceId: string): Promise<void> {
-    await this.sql().execute(
-      `INSERT INTO device_cursor (user_id, device_id, last_ack, last_ack_err, version) VALUES (?, ?, 0, 1, 1)
-       ON DUPLICATE KEY UPDATE
-         last_ack_err = IF(last_ack_err IS NULL OR last_ack + 1 < last_ack_err, last_ack + 1, last_ack_err),
-         version = version + 1`,
+    const sql = this.sql();
+    await sql.execute(
+      sql.dialect.upsert(
+        'INSERT INTO device_cursor (user_id, device_id, last_ack, last_ack_err, version) VALUES (?, ?, 0, 1, 1)',
+        ['user_id', 'device_id'],
+        [
+          ['last_ack_err', 'CASE WHEN last_ack_err IS NULL OR last_ack + 1 < last_ack_err THEN last_ack + 1 ELSE last_ack_err END'],
+          ['version', 'version + 1'],
+        ],
+      ),
       [userId, deviceId],
-      'run',
     );
   }
 
@@ -186,9 +201,8 @@ export class CursorStore {
       `UPDATE device_cursor SET last_ack_err = ?, last_ack = ?
        WHERE user_id = ? AND device_id = ? AND version = ? AND last_ack <= ?`,
       [complete ? null : (u + 1n).toString(), u.toString(), token.userId, token.deviceId, token.version, u.toString()],
-      'run',
     );
-    return Number(res.affectedRows) === 1;
+    return affectedRows(res) === 1;
   }
 }
 

@@ -147,16 +147,19 @@ export class MessageSource {
     if (!members.length) return [];
     const parts: string[] = [];
     const params: unknown[] = [];
+    const sql = this.sql();
     for (const m of members) {
       const from = BigInt(String(m.visible_from));
       parts.push(
-        `(SELECT ${MESSAGE_COLUMNS} FROM message m WHERE m.conversation_id = ? AND m.id > ?${m.visible_to === null ? '' : ' AND m.id <= ?'} ORDER BY m.id LIMIT ?)`,
+        sql.dialect.unionMember(
+          `SELECT ${MESSAGE_COLUMNS} FROM message m WHERE m.conversation_id = ? AND m.id > ?${m.visible_to === null ? '' : ' AND m.id <= ?'} ORDER BY m.id LIMIT ?`,
+        ),
       );
       params.push(String(m.conversation_id), (from > after ? from : after).toString());
       if (m.visible_to !== null) params.push(String(m.visible_to));
       params.push(limit);
     }
-    const rows: Record<string, unknown>[] = await this.sql().execute(
+    const rows: Record<string, unknown>[] = await sql.execute(
       `SELECT * FROM (${parts.join(' UNION ALL ')}) u ORDER BY u.id LIMIT ?`,
       [...params, limit],
     );

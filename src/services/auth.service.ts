@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/knex';
+import { isDuplicateKey } from '../db/sql';
 import { hashPassword, verifyPassword, dummyHash } from '../auth/password';
 import type { AccessClaims, TokenSigner } from '../auth/tokens';
 import type { Config } from '../config';
@@ -64,7 +65,7 @@ export class AuthService {
     try {
       await em.persistAndFlush(user);
     } catch (e) {
-      if ((e as { code?: string }).code === 'ER_DUP_ENTRY' || /Duplicate entry/.test(String(e))) {
+      if (isDuplicateKey(e)) {
         throw conflict(`account "${input.account}" is taken`);
       }
       throw e;

@@ -332,4 +332,4 @@ class Statements {
 
 const ordered = (a: string, b: string): [string, string] => (BigInt(a) < BigInt(b) ? [a, b] : [b, a]);
 const affected = (r: unknown) => Number((r as { affectedRows?: number | bigint }).affectedRows ?? 0);
-export const isDuplicate = (e: unknown) => /ER_DUP_ENTRY|Duplicate entry/.test(String((e as { code?: string }).code ?? e));
+export { isDuplicateKey as isDuplicate } from '../db/sql';

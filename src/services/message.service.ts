@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/knex';
-import type { Sql } from '../db/sql';
+import { affectedRows, type Run, type Sql } from '../db/sql';
 import { isDeadlock } from '../delivery/deadlock';
 import type { DeliveryEngine } from '../delivery/engine';
 import { MESSAGE_COLUMNS, type MessageRow, newMessageRow, toMessageRow } from '../delivery/message-source';
@@ -179,11 +179,12 @@ export class MessageService {
   /** A one-to-one conversation and both member rows (idempotent; no locking read, so no gap locks). */
   private createDirect(a: string, b: string): Promise<void> {
     const now = new Date();
+    const ignore = this.pool.dialect.insertIgnore;
     return this.pool.transaction(async (run) => {
-      await run(`INSERT IGNORE INTO conversation (kind, direct_key, last_activity_at) VALUES (?, ?, ?)`, [ConversationKind.DIRECT, directKey(a, b), now]);
+      await run(`${ignore} INTO conversation (kind, direct_key, last_activity_at) VALUES (?, ?, ?)`, [ConversationKind.DIRECT, directKey(a, b), now]);
       const [conv] = await run(`SELECT id FROM conversation WHERE direct_key = ?`, [directKey(a, b)]);
       await run(
-        `INSERT IGNORE INTO conversation_member (conversation_id, user_id, peer_id, active, joined_at) VALUES (?, ?, ?, 1, ?), (?, ?, ?, 1, ?)`,
+        `${ignore} INTO conversation_member (conversation_id, user_id, peer_id, active, joined_at) VALUES (?, ?, ?, 1, ?), (?, ?, ?, 1, ?)`,
         [conv.id, a, b, now, conv.id, b, a, now],
       );
     });
@@ -191,11 +192,12 @@ export class MessageService {
 
   /** D2: one transaction, conversation row locked, seq = head + 1, sender's lastRead moved. */
   private storeOnce(senderId: string, input: SendInput): Promise<MessageRow> {
+    const { forUpdate } = this.pool.dialect;
     return this.pool.transaction(async (run) => {
       const now = new Date();
       let conv: { id: unknown; head_seq: unknown; role?: unknown } | undefined;
       if (input.to.userId) {
-        [conv] = await run(`SELECT id, head_seq FROM conversation WHERE direct_key = ? FOR UPDATE`, [directKey(senderId, input.to.userId)]);
+        [conv] = await run(`SELECT id, head_seq FROM conversation WHERE direct_key = ?${forUpdate}`, [directKey(senderId, input.to.userId)]);
         // The first message creates the conversation outside this transaction and comes back:
         // a locking read of a missing key takes gap locks that deadlock concurrent first messages.
         if (!conv) throw new NoConversationYet();
@@ -204,7 +206,7 @@ export class MessageService {
         [conv] = await run(
           `SELECT c.id, c.head_seq, cm.role FROM conversation c
              LEFT JOIN conversation_member cm ON cm.conversation_id = c.id AND cm.user_id = ? AND cm.active = 1
-            WHERE c.id = ? AND c.kind = ? FOR UPDATE`,
+            WHERE c.id = ? AND c.kind = ?${forUpdate}`,
           [senderId, input.to.groupId, ConversationKind.GROUP],
         );
         // One answer for a missing group and one the sender is not in: an id tells nothing about others.
@@ -218,17 +220,38 @@ export class MessageService {
         [conversationId, seq, senderId, input.clientMsgId, input.type, input.to.userId ?? null, input.to.groupId ?? null, input.content, input.ext ?? null, now],
       );
       const id = String(res.insertId);
-      // The head and the sender's read cursor in one statement.
-      const moved = await run(
-        `UPDATE conversation c JOIN conversation_member cm ON cm.conversation_id = c.id AND cm.user_id = ?
-            SET c.head_seq = ?, c.last_message_id = ?, c.last_activity_at = ?, cm.last_read_id = ?, cm.last_read_seq = ?
-          WHERE c.id = ?`,
-        [senderId, seq, id, now, id, seq, conversationId],
-      );
       // Both rows change on every send; anything else would leave the head behind (rolled back).
-      if (Number(moved.affectedRows) !== 2) throw new Error(`conversation ${conversationId}: head or sender row not moved`);
+      if ((await this.moveHead(run, conversationId, senderId, id, seq, now)) !== 2) {
+        throw new Error(`conversation ${conversationId}: head or sender row not moved`);
+      }
       return newMessageRow(id, conversationId, seq, { senderId, ...input }, now);
     });
+  }
+
+  /**
+   * The conversation's head and the sender's read cursor after a send; answers
+   * the rows changed (2). MariaDB does both in one statement; SQLite has no
+   * multi-table UPDATE, so there it is two.
+   */
+  private async moveHead(run: Run, conversationId: string, senderId: string, id: string, seq: number, now: Date): Promise<number> {
+    if (this.pool.dialect.name === 'mariadb') {
+      return affectedRows(
+        await run(
+          `UPDATE conversation c JOIN conversation_member cm ON cm.conversation_id = c.id AND cm.user_id = ?
+              SET c.head_seq = ?, c.last_message_id = ?, c.last_activity_at = ?, cm.last_read_id = ?, cm.last_read_seq = ?
+            WHERE c.id = ?`,
+          [senderId, seq, id, now, id, seq, conversationId],
+        ),
+      );
+    }
+    const head = await run('UPDATE conversation SET head_seq = ?, last_message_id = ?, last_activity_at = ? WHERE id = ?', [seq, id, now, conversationId]);
+    const read = await run('UPDATE conversation_member SET last_read_id = ?, last_read_seq = ? WHERE conversation_id = ? AND user_id = ?', [
+      id,
+      seq,
+      conversationId,
+      senderId,
+    ]);
+    return affectedRows(head) + affectedRows(read);
   }
 
   /**
@@ -252,21 +275,21 @@ export class MessageService {
     if (opts.afterSeq != null) {
       const afterSeq = opts.afterSeq;
       for (const w of member.windows.filter((x) => x.toSeq === null || x.toSeq > afterSeq)) {
-        parts.push(`(SELECT ${MESSAGE_COLUMNS} FROM message m WHERE m.conversation_id = ? AND m.seq > ?${w.toSeq === null ? '' : ' AND m.seq <= ?'} ORDER BY m.seq LIMIT ?)`);
+        parts.push(`SELECT ${MESSAGE_COLUMNS} FROM message m WHERE m.conversation_id = ? AND m.seq > ?${w.toSeq === null ? '' : ' AND m.seq <= ?'} ORDER BY m.seq LIMIT ?`);
         params.push(c, Math.max(afterSeq, w.fromSeq), ...(w.toSeq === null ? [] : [w.toSeq]), limit + 1);
       }
     } else {
       const before = opts.before ? BigInt(opts.before) : null;
       for (const w of member.windows.filter((x) => before === null || BigInt(x.from) + 1n < before)) {
         const to = w.to === null ? before : before === null || BigInt(w.to) < before ? BigInt(w.to) + 1n : before;
-        parts.push(`(SELECT ${MESSAGE_COLUMNS} FROM message m WHERE m.conversation_id = ? AND m.id > ?${to === null ? '' : ' AND m.id < ?'} ORDER BY m.id DESC LIMIT ?)`);
+        parts.push(`SELECT ${MESSAGE_COLUMNS} FROM message m WHERE m.conversation_id = ? AND m.id > ?${to === null ? '' : ' AND m.id < ?'} ORDER BY m.id DESC LIMIT ?`);
         params.push(c, w.from, ...(to === null ? [] : [to.toString()]), limit + 1);
       }
     }
     if (!parts.length) return { messages: [], hasMore: false };
     const order = opts.afterSeq != null ? 'u.seq' : 'u.id DESC';
-    const raw: Record<string, unknown>[] = await this.em().getConnection().execute(
-      `SELECT * FROM (${parts.join(' UNION ALL ')}) u ORDER BY ${order} LIMIT ?`,
+    const raw: Record<string, unknown>[] = await this.pool.execute(
+      `SELECT * FROM (${parts.map(this.pool.dialect.unionMember).join(' UNION ALL ')}) u ORDER BY ${order} LIMIT ?`,
       [...params, limit + 1],
     );
     const rows = raw.map(toMessageRow);

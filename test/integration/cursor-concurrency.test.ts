@@ -2,23 +2,27 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { loadConfig, type MariaDbConfig } from '../../src/config';
-import { CursorStore, type Sql } from '../../src/delivery/cursor-store';
+import { CursorStore } from '../../src/delivery/cursor-store';
+import { mariadb } from '../../src/db/dialect';
 import { type Cursor, correctRules } from '../../src/delivery/rules';
 import { createOrm, dropDatabase, ensureDatabase, migrate, type Orm } from '../../src/db/orm';
 import { createLogger } from '../../src/logger';
 import { testEnv } from '../support/harness';
 
+// cluster-only: it races 40 MariaDB connections; the embedded database writes through one connection, one statement at a time.
 // D8, D9, D10 under real concurrency: many outcome updates for one cursor at
 // once on MariaDB (40 pooled connections), compared with the pure rules.
 
 const config = loadConfig(testEnv());
 let orm: Orm;
-let sql: () => Sql;
+type LooseSql = { dialect: typeof mariadb; execute(q: string, p?: unknown[], method?: 'all' | 'run'): Promise<any> };
+let sql: () => LooseSql;
 before(async () => {
   await ensureDatabase(config.database as MariaDbConfig);
   orm = await createOrm(config, createLogger('silent'));
   await migrate(orm, createLogger('silent'));
-  sql = () => orm.em.getConnection();
+  const conn = orm.em.getConnection();
+  sql = () => ({ dialect: mariadb, execute: (q, p = [], method) => conn.execute(q, p, method ?? (/^\s*SELECT/i.test(q) ? 'all' : 'run')) });
 });
 after(async () => {
   await orm?.close(true);
