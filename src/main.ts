@@ -2,12 +2,13 @@ import 'reflect-metadata';
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import express from 'express';
 import { SessionStatus } from './auth/session-status';
 import { TokenSigner } from './auth/tokens';
 import { RateLimits } from './limits/rate-limits';
 import { type Config, ConfigError, loadConfig } from './config';
+import { lockDataDir } from './db/data-dir-lock';
 import { createOrm, createSql, ensureDatabase, migrate, ormPoolStats } from './db/orm';
 import { createDelivery, socketIdOf } from './delivery';
 import { keptJwtSecret, JWT_SECRET_FILE } from './kept-secret';
@@ -65,6 +66,10 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     if (config.jwt.generated) log.warn('JWT_SECRET is not set: using a random secret for this process (tokens die with it)');
 
     const db = config.database;
+    if (db.kind === 'sqlite') {
+      const lock = lockDataDir(config.dataDir);
+      disposers.push(['data-dir-lock', async () => lock.release()]);
+    }
     if (db.kind === 'mariadb') {
       try {
         await ensureDatabase(db);
@@ -178,6 +183,12 @@ export async function compose(config: Config, log: Logger = createLogger(config.
       sockets.close(socketIdOf(c.connectionId), SocketClose.SlowConsumer, `slow consumer: more than ${config.sockets.pushQueue} pushes wait unread; reconnect and sync`);
     const port = () => (httpServer.address() as AddressInfo).port;
     log.info({ port: port() }, `im-server listening on http://localhost:${port()}/graphql`);
+    if (db.kind === 'sqlite') {
+      log.info(
+        { mode: 'embedded', data: resolve(db.file) },
+        `embedded single node: data in ${resolve(db.file)}; set DATABASE_URL=mariadb://… and REDIS_URL=redis://… to run on MariaDB and Redis (needed for more than one node)`,
+      );
+    }
     return { config, log, services, httpServer, port, metricsPort: () => metricsServer?.port, stop };
   } catch (e) {
     await stop();

@@ -100,6 +100,9 @@ async function createSqliteOrm(db: SqliteConfig, log: Logger): Promise<Orm> {
     // One connection: SQLite writes through one at a time, and the hand-written path borrows it (SqlitePool).
     pool: { min: 1, max: 1 },
     driverOptions: {
+      // A statement waiting longer than this for the one connection is a bug (a transaction waiting on
+      // a query outside it), not load: fail it visibly rather than hang for knex's default minute.
+      acquireConnectionTimeout: 10_000,
       pool: {
         afterCreate(conn: Database, done: (err: Error | null, conn: Database) => void) {
           try {

@@ -32,10 +32,19 @@ export function sqliteParams(params: readonly unknown[]): unknown[] {
     if (p instanceof Date || typeof p === 'boolean') {
       out ??= params.slice();
       out[i] = p instanceof Date ? p.getTime() : Number(p);
+    } else if (typeof p === 'string' && CANONICAL_INT.test(p)) {
+      // Ids travel as decimal text. SQLite orders any number before any text, so `? > expr` with
+      // text would hold whatever the values; as integers they compare as MariaDB compares them.
+      // Only canonical forms: '007' stays text, and a TEXT column stores 42 as '42' again.
+      out ??= params.slice();
+      out[i] = Number(p);
     }
   }
   return out ?? (params as unknown[]);
 }
+
+/** A decimal integer that a JS number holds exactly, written as String(n) would write it. */
+const CANONICAL_INT = /^(0|-?[1-9]\d{0,14})$/;
 
 /** Runs one statement on a connection: its rows, or what it changed. */
 export function runOn(db: Database, sql: string, params: readonly unknown[] = []): any {

@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/knex';
+import { dialectOf } from '../db/dialect';
 import { isDuplicateKey } from '../db/sql';
 import { hashPassword, verifyPassword, dummyHash } from '../auth/password';
 import type { AccessClaims, TokenSigner } from '../auth/tokens';
@@ -223,7 +224,7 @@ export class AuthService {
     // A new device starts from now: sync returns what arrives after its first login,
     // history() scrolls back further.
     await em.getConnection().execute(
-      'INSERT IGNORE INTO device_cursor (user_id, device_id, last_ack) SELECT ?, ?, COALESCE(MAX(id), 0) FROM message',
+      `${dialectOf(em).insertIgnore} INTO device_cursor (user_id, device_id, last_ack) SELECT ?, ?, COALESCE(MAX(id), 0) FROM message`,
       [user.id, device],
     );
     const access = this.signer.sign({ userId: user.id, sessionId: id, deviceId: device });

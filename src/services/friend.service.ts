@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/knex';
+import { dialectOf } from '../db/dialect';
 import type { QueryResult } from '@mikro-orm/core';
 import { fromSqlDateTime } from '../db/sql-time';
 import { Notification, NotificationStatus, NotificationType } from '../entities';
@@ -113,7 +114,7 @@ export class FriendService {
     const requester = peek.senderId;
     const [request, answer] = await this.em().transactional(async (em) => {
       const users = await this.lockPair(em, userId, requester, false);
-      const [row]: Row[] = await em.execute(`SELECT status FROM notification WHERE id = ? FOR UPDATE`, [notificationId]);
+      const [row]: Row[] = await em.execute(`SELECT status FROM notification WHERE id = ?${dialectOf(em).forUpdate}`, [notificationId]);
       // Gone when its sender's account was deleted meanwhile (dropAccount).
       if (!row) throw notFound('notification');
       if (!OPEN.includes(Number(row.status))) throw conflict('this friend request was already answered');
@@ -121,10 +122,10 @@ export class FriendService {
         if (!users.includes(requester)) throw notFound('the requesting user');
         const [lo, hi] = pair(userId, requester);
         const now = new Date();
-        await em.execute('INSERT IGNORE INTO friendship (user_lo, user_hi, created_at) VALUES (?, ?, ?)', [lo, hi, now]);
+        await em.execute(`${dialectOf(em).insertIgnore} INTO friendship (user_lo, user_hi, created_at) VALUES (?, ?, ?)`, [lo, hi, now]);
         // Existing settings (a block from an earlier friendship) are kept as they are.
         await em.execute(
-          `INSERT IGNORE INTO friend_setting (user_id, peer_id, updated_at) VALUES (?, ?, ?), (?, ?, ?)`,
+          `${dialectOf(em).insertIgnore} INTO friend_setting (user_id, peer_id, updated_at) VALUES (?, ?, ?), (?, ?, ?)`,
           [userId, requester, now, requester, userId, now],
         );
       }
@@ -163,13 +164,16 @@ export class FriendService {
     if (!(await this.areFriendsIn(em, userId, peerId))) throw notFriends();
     // Stored as given (src/services/text.ts); null clears it.
     const remark = checkOptionalText(patch.remark, TEXT.friendRemark);
-    const sets = ['updated_at = VALUES(updated_at)'];
-    if (remark !== undefined) sets.push('remark = VALUES(remark)');
-    if (patch.starred != null) sets.push('starred = VALUES(starred)');
-    if (patch.blocked != null) sets.push('blocked = VALUES(blocked)');
+    const sets: Array<[string, string]> = [['updated_at', 'NEW(updated_at)']];
+    if (remark !== undefined) sets.push(['remark', 'NEW(remark)']);
+    if (patch.starred != null) sets.push(['starred', 'NEW(starred)']);
+    if (patch.blocked != null) sets.push(['blocked', 'NEW(blocked)']);
     await em.execute(
-      `INSERT INTO friend_setting (user_id, peer_id, remark, starred, blocked, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON DUPLICATE KEY UPDATE ${sets.join(', ')}`,
+      dialectOf(em).upsert(
+        'INSERT INTO friend_setting (user_id, peer_id, remark, starred, blocked, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+        ['user_id', 'peer_id'],
+        sets,
+      ),
       [userId, peerId, remark ?? null, patch.starred ? 1 : 0, patch.blocked ? 1 : 0, new Date()],
     );
     const [view] = await this.list(userId, peerId);
@@ -189,8 +193,14 @@ export class FriendService {
     const [peer]: Row[] = await em.execute('SELECT 1 AS x FROM user WHERE id = ? AND deleted_at IS NULL', [peerId]);
     if (!peer) throw notFound('user');
     await em.execute(
-      `INSERT INTO friend_setting (user_id, peer_id, remark, starred, blocked, updated_at) VALUES (?, ?, NULL, 0, ?, ?)
-       ON DUPLICATE KEY UPDATE blocked = VALUES(blocked), updated_at = VALUES(updated_at)`,
+      dialectOf(em).upsert(
+        'INSERT INTO friend_setting (user_id, peer_id, remark, starred, blocked, updated_at) VALUES (?, ?, NULL, 0, ?, ?)',
+        ['user_id', 'peer_id'],
+        [
+          ['blocked', 'NEW(blocked)'],
+          ['updated_at', 'NEW(updated_at)'],
+        ],
+      ),
       [userId, peerId, blocked ? 1 : 0, new Date()],
     );
   }
@@ -228,8 +238,7 @@ export class FriendService {
          UNION ALL SELECT user_lo FROM friendship WHERE user_hi = ? AND user_lo IN (${marks})) f
        JOIN user u ON u.id = f.peer AND u.deleted_at IS NULL
        LEFT JOIN friend_setting s ON s.user_id = f.peer AND s.peer_id = ?
-       WHERE COALESCE(s.blocked, 0) = 0
-       LOCK IN SHARE MODE`,
+       WHERE COALESCE(s.blocked, 0) = 0${dialectOf(em).forShare}`,
       [userId, ...ids, userId, ...ids, userId],
     );
     return new Set(rows.map((r) => String(r.peer)));
@@ -299,7 +308,7 @@ export class FriendService {
   private async lockPair(em: EntityManager, self: string, other: string, requireOther = true): Promise<string[]> {
     const [lo, hi] = pair(self, other);
     const rows: Row[] = await em.execute(
-      'SELECT id, deleted_at FROM user WHERE id IN (?, ?) ORDER BY id FOR UPDATE',
+      `SELECT id, deleted_at FROM user WHERE id IN (?, ?) ORDER BY id${dialectOf(em).forUpdate}`,
       [lo, hi],
     );
     const live = rows.filter((r) => r.deleted_at == null).map((r) => String(r.id));

@@ -1,5 +1,6 @@
 import type { QueryResult } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/knex';
+import { dialectOf } from '../db/dialect';
 import type { Config } from '../config';
 import { ConversationKind, Group, GroupRole, type Notification, NotificationType } from '../entities';
 import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
@@ -242,7 +243,7 @@ export class GroupService {
   ): Promise<T> {
     let notes: Notification[] = [];
     const result = await this.em().transactional(async (em) => {
-      const [conv]: Row[] = await em.execute('SELECT kind, head_seq, last_message_id FROM conversation WHERE id = ? FOR UPDATE', [groupId]);
+      const [conv]: Row[] = await em.execute(`SELECT kind, head_seq, last_message_id FROM conversation WHERE id = ?${dialectOf(em).forUpdate}`, [groupId]);
       if (!conv || Number(conv.kind) !== ConversationKind.GROUP) throw notFound('group');
       const group = await em.findOne(Group, { id: groupId });
       if (!group || group.dissolvedAt) throw notFound('group');

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/knex';
+import { dialectOf } from '../db/dialect';
 import type { GroupRole } from '../entities/enums';
 import { badInput } from '../errors';
 import { marks } from '../db/sql-text';
@@ -132,14 +133,22 @@ export async function openWindows(em: EntityManager, groupId: string, ids: strin
       WHERE conversation_id = ? AND active = 0 AND visible_to > visible_from AND visible_to < ? AND user_id IN (${marks(ids.length)})`,
     [groupId, head.lastMessageId, ...ids],
   );
-  // Assignments run left to right and see earlier ones: both starts test visible_to before it is cleared.
+  // MariaDB assigns left to right and SQLite from the old row: both starts test visible_to before it is cleared, in both.
   await em.execute(
-    `INSERT INTO conversation_member (conversation_id, user_id, role, active, joined_at, ${WINDOW_COLUMNS})
-     VALUES ${ids.map(() => '(?, ?, ?, 1, ?, ?, NULL, ?, NULL)').join(', ')}
-     ON DUPLICATE KEY UPDATE role = VALUES(role), active = 1, joined_at = VALUES(joined_at),
-       visible_from_seq = IF(visible_to < VALUES(visible_from), VALUES(visible_from_seq), visible_from_seq),
-       visible_from = IF(visible_to < VALUES(visible_from), VALUES(visible_from), visible_from),
-       visible_to = NULL, visible_to_seq = NULL`,
+    dialectOf(em).upsert(
+      `INSERT INTO conversation_member (conversation_id, user_id, role, active, joined_at, ${WINDOW_COLUMNS})
+       VALUES ${ids.map(() => '(?, ?, ?, 1, ?, ?, NULL, ?, NULL)').join(', ')}`,
+      ['conversation_id', 'user_id'],
+      [
+        ['role', 'NEW(role)'],
+        ['active', '1'],
+        ['joined_at', 'NEW(joined_at)'],
+        ['visible_from_seq', 'CASE WHEN visible_to < NEW(visible_from) THEN NEW(visible_from_seq) ELSE visible_from_seq END'],
+        ['visible_from', 'CASE WHEN visible_to < NEW(visible_from) THEN NEW(visible_from) ELSE visible_from END'],
+        ['visible_to', 'NULL'],
+        ['visible_to_seq', 'NULL'],
+      ],
+    ),
     ids.flatMap((id) => [groupId, id, role, now, head.lastMessageId, head.headSeq]),
   );
 }

@@ -1,4 +1,4 @@
-import type { Sql } from '../db/sql';
+import { isDuplicateKey, type Sql, type SqlConnection } from '../db/sql';
 import { flatParams, marks, unionRows } from '../db/sql-text';
 import { isDeadlock } from '../delivery/deadlock';
 import { type MessageRow, newMessageRow } from '../delivery/message-source';
@@ -143,7 +143,8 @@ export class MessageWriter {
     }
   }
 
-  private async transaction(conn: MultiQuery, reqs: WriteRequest[]): Promise<Array<MessageRow | null>> {
+  private async transaction(conn: SqlConnection, reqs: WriteRequest[]): Promise<Array<MessageRow | null>> {
+    const d = this.pool.dialect;
     const direct = reqs.filter((r) => r.to.userId);
     const group = reqs.filter((r) => r.to.groupId);
     const q = new Statements();
@@ -151,7 +152,7 @@ export class MessageWriter {
     const iDirect = direct.length
       ? q.add(
           // In direct_key order (the unique index), never by id: ORDER BY id had MariaDB scan, and lock, every conversation.
-          `SELECT id, head_seq, direct_key FROM conversation WHERE direct_key IN (${marks(direct.length)}) FOR UPDATE`,
+          `SELECT id, head_seq, direct_key FROM conversation WHERE direct_key IN (${marks(direct.length)})${d.forUpdate}`,
           direct.map((r) => directKey(r.senderId, r.to.userId!)),
         )
       : -1;
@@ -162,7 +163,7 @@ export class MessageWriter {
       ? q.add(
           `SELECT c.id, c.head_seq, cm.user_id, cm.role FROM conversation c
              LEFT JOIN conversation_member cm ON cm.conversation_id = c.id AND cm.active = 1 AND cm.user_id IN (${marks(groupSenders.length)})
-            WHERE c.id IN (${marks(groupIds.length)}) AND c.kind = ? ORDER BY c.id FOR UPDATE`,
+            WHERE c.id IN (${marks(groupIds.length)}) AND c.kind = ? ORDER BY c.id${d.forUpdate}`,
           [...groupSenders, ...groupIds, ConversationKind.GROUP],
         )
       : -1;
@@ -222,9 +223,12 @@ export class MessageWriter {
         .join(', ')}`,
       flatParams(rows, (m) => [m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.type, m.receiver_id, m.group_id, m.content, m.ext, now]),
     );
-    const ids = (await this.consecutiveIds(conn))
-      ? await this.commitByInsertId(conn, w, iInsert, rows, moves, now)
-      : await this.commitByReadBack(conn, w, rows, moves, now);
+    const ids =
+      d.name === 'sqlite'
+        ? await this.commitByReturning(conn, w, rows, moves, now)
+        : (await this.consecutiveIds(conn))
+          ? await this.commitByInsertId(conn, w, iInsert, rows, moves, now)
+          : await this.commitByReadBack(conn, w, rows, moves, now);
     this.stats.batches++;
     this.stats.stored += rows.length;
     placed.forEach(({ index }, i) => {
@@ -235,7 +239,7 @@ export class MessageWriter {
   }
 
   /** The rows took ids LAST_INSERT_ID() + 0, 1, 2, … in the INSERT's order: no read-back, no subqueries. */
-  private async commitByInsertId(conn: MultiQuery, w: Statements, iInsert: number, rows: MessageRow[], moves: Moves, now: Date): Promise<string[]> {
+  private async commitByInsertId(conn: SqlConnection, w: Statements, iInsert: number, rows: MessageRow[], moves: Moves, now: Date): Promise<string[]> {
     const at = new Map(rows.map((m, i) => [`${m.conversation_id}|${m.seq}`, i]));
     const iHeads = w.add(
       // The batch's rows first, then each conversation by its key (STRAIGHT_JOIN: never a scan of conversation).
@@ -257,7 +261,7 @@ export class MessageWriter {
   }
 
   /** Where ids need not be consecutive: each row's id is read back, and found by (conversation, seq) in the moves. */
-  private async commitByReadBack(conn: MultiQuery, w: Statements, rows: MessageRow[], moves: Moves, now: Date): Promise<string[]> {
+  private async commitByReadBack(conn: SqlConnection, w: Statements, rows: MessageRow[], moves: Moves, now: Date): Promise<string[]> {
     const iIds = w.add(
       `SELECT id, conversation_id, seq FROM message WHERE ${rows.map(() => '(conversation_id = ? AND seq = ?)').join(' OR ')}`,
       flatParams(rows, (m) => [m.conversation_id, m.seq]),
@@ -280,6 +284,49 @@ export class MessageWriter {
     return rows.map((m) => byKey.get(`${m.conversation_id}|${m.seq}`)!);
   }
 
+  /**
+   * SQLite: the INSERT answers its rows' ids (RETURNING), and the heads and
+   * senders' rows are moved with them as values. The statements run in
+   * process, one after another, so nothing is saved by one packet here.
+   */
+  private async commitByReturning(conn: SqlConnection, w: Statements, rows: MessageRow[], moves: Moves, now: Date): Promise<string[]> {
+    const [inserted] = (await w.run(conn, ' RETURNING id, conversation_id, seq')) as [Row[]];
+    const byKey = new Map(inserted.map((r) => [`${String(r.conversation_id)}|${Number(r.seq)}`, String(r.id)]));
+    const idAt = (conversationId: string, seq: number) => byKey.get(`${conversationId}|${seq}`)!;
+    const d = this.pool.dialect;
+    const u = new Statements();
+    const iHeads = u.add(
+      d.updateFrom(
+        'conversation',
+        unionRows(moves.heads.length, 'CAST(? AS UNSIGNED) AS id, ? AS head, CAST(? AS UNSIGNED) AS mid'),
+        [
+          ['head_seq', 'v.head'],
+          ['last_activity_at', '?'],
+          ['last_message_id', 'v.mid'],
+        ],
+        't.id = v.id',
+      ),
+      // SQLite binds in text order: the SET's parameter comes before the derived table's.
+      [now, ...flatParams(moves.heads, (h) => [h.conversationId, h.head, idAt(h.conversationId, h.head)])],
+    );
+    const iReads = u.add(
+      d.updateFrom(
+        'conversation_member',
+        unionRows(moves.reads.length, 'CAST(? AS UNSIGNED) AS c, CAST(? AS UNSIGNED) AS u, ? AS seq, CAST(? AS UNSIGNED) AS mid'),
+        [
+          ['last_read_id', 'v.mid'],
+          ['last_read_seq', 'v.seq'],
+        ],
+        't.conversation_id = v.c AND t.user_id = v.u',
+      ),
+      flatParams(moves.reads, (r) => [r.conversationId, r.userId, r.seq, idAt(r.conversationId, r.seq)]),
+    );
+    u.add('COMMIT');
+    const written = await u.run(conn);
+    this.checkMoves(written[iHeads], written[iReads], moves);
+    return rows.map((m) => idAt(m.conversation_id, m.seq));
+  }
+
   /** The locks make both hold; should one ever fail, the batch is committed anyway and the senders' retries with the same clientMsgId return the stored messages (D3). */
   private checkMoves(heads: unknown, reads: unknown, moves: Moves): void {
     if (affected(heads) !== moves.heads.length || affected(reads) !== moves.reads.length) {
@@ -292,7 +339,7 @@ export class MessageWriter {
    * modes 0 and 1 guarantee it for inserts of a known row count; mode 2
    * interleaves concurrent ones), asked once. Otherwise the ids are read back.
    */
-  private async consecutiveIds(conn: MultiQuery): Promise<boolean> {
+  private async consecutiveIds(conn: SqlConnection): Promise<boolean> {
     if (this.idMode === 'auto') {
       const [v] = await conn.query('SELECT @@innodb_autoinc_lock_mode AS mode, @@auto_increment_increment AS inc');
       this.idMode = Number(v.mode) <= 1 && Number(v.inc) === 1 ? 'consecutive' : 'read-back';
@@ -301,28 +348,25 @@ export class MessageWriter {
   }
 }
 
-/** A pooled connection that runs several statements in one packet and answers one result per statement. */
-export interface MultiQuery {
-  query(sql: string, params?: unknown[]): Promise<any>;
-}
-
 /** Statements joined into one multi-statement query (one packet, one round trip). */
 class Statements {
   private readonly sql: string[] = [];
-  private readonly params: unknown[] = [];
+  private readonly params: unknown[][] = [];
 
   /** Returns the index of this statement's result. */
   add(sql: string, params: unknown[] = []): number {
     this.sql.push(sql);
-    this.params.push(...params);
+    this.params.push(params);
     return this.sql.length - 1;
   }
 
-  /** A failed statement ends the packet there; whatever the transaction did so far is rolled back. */
-  async run(conn: MultiQuery): Promise<unknown[]> {
+  /**
+   * A failed statement ends the packet there; whatever the transaction did so
+   * far is rolled back. `suffix` is appended to the first statement.
+   */
+  async run(conn: SqlConnection, suffix = ''): Promise<unknown[]> {
     try {
-      const res = await conn.query(this.sql.join(';\n'), this.params);
-      return this.sql.length === 1 ? [res] : (res as unknown[]);
+      return await conn.queryMany(this.sql.map((sql, i) => [i === 0 ? sql + suffix : sql, this.params[i]] as const));
     } catch (e) {
       await conn.query('ROLLBACK').catch(() => undefined);
       throw e;
@@ -332,4 +376,4 @@ class Statements {
 
 const ordered = (a: string, b: string): [string, string] => (BigInt(a) < BigInt(b) ? [a, b] : [b, a]);
 const affected = (r: unknown) => Number((r as { affectedRows?: number | bigint }).affectedRows ?? 0);
-export { isDuplicateKey as isDuplicate } from '../db/sql';
+export const isDuplicate = isDuplicateKey;

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/knex';
+import { dialectOf } from '../db/dialect';
 import { Role, User } from '../entities';
 import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
 import type { AuthService } from './auth.service';
@@ -105,7 +106,7 @@ export class UserService {
     if (!(await this.isActive(targetId))) throw notFound('user');
     await this.leaveGroups(targetId);
     const notes = await this.em().transactional(async (em) => {
-      const [row]: Array<{ deleted_at: unknown }> = await em.execute('SELECT deleted_at FROM user WHERE id = ? FOR UPDATE', [targetId]);
+      const [row]: Array<{ deleted_at: unknown }> = await em.execute(`SELECT deleted_at FROM user WHERE id = ?${dialectOf(em).forUpdate}`, [targetId]);
       if (!row || row.deleted_at != null) throw notFound('user');
       await em.execute('UPDATE user SET deleted_at = ? WHERE id = ?', [new Date(), targetId]);
       return this.relations.friends.dropAccount(em, targetId);
