@@ -2,8 +2,7 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { createConnection } from 'mariadb';
-import { errorCode, gql, loginUser, ok, registerUser, startServer, type GqlResult, type TestServer, type TestUser } from '../support/harness';
+import { errorCode, gql, loginUser, ok, openDb, registerUser, startServer, type GqlResult, type TestServer, type TestUser } from '../support/harness';
 
 let s: TestServer;
 before(async () => {
@@ -262,7 +261,7 @@ describe('deleting users and roles', () => {
     assert.equal(firstError(await gql(s.url, SET_ROLE, { u: c.id, r: 'admin' }, a.token)).code, 'FORBIDDEN');
 
     // The first admin is made outside the API (what `npm run admin` does).
-    const conn = await createConnection({ host: '127.0.0.1', port: 3306, user: 'root', database: s.dbName });
+    const conn = await openDb(s);
     try {
       const res = await conn.query("UPDATE user SET role_id = (SELECT id FROM role WHERE name = 'admin') WHERE id = ?", [a.id]);
       assert.equal(res.affectedRows, 1);

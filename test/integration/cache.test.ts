@@ -6,6 +6,8 @@ import { Cache } from '../../src/services/cache';
 import { errorCode, ok, registerUser, startServer, type TestServer } from '../support/harness';
 import { befriend, db, listen, newGroup, requestFriend } from './social.helpers';
 
+// cluster-only: reads the Redis cache keys (the in-process cache has unit tests).
+
 let s: TestServer;
 let sql: Awaited<ReturnType<typeof db>>;
 let redis: Redis;

@@ -6,7 +6,7 @@ import { createGroup, makeFriends } from '../support/chat';
 import { SqlPool } from '../../src/db/pool';
 import { MessageType } from '../../src/entities/enums';
 import { MessageWriter } from '../../src/services/message-writer';
-import { gql, ok, registerUser, startServer, type TestServer, type TestUser } from '../support/harness';
+import { clusterOnly, gql, ok, openDb, registerUser, startServer, type TestServer, type TestUser } from '../support/harness';
 
 // Sends arriving together are stored by one transaction (MessageWriter):
 // the D1-D3 answers and the D2 bookkeeping must be exactly those of one send at a time.
@@ -43,7 +43,7 @@ function sendTogether(list: Array<[TestUser, { userId?: string; groupId?: string
 }
 
 async function query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = await createConnection({ host: '127.0.0.1', user: 'root', database: s.dbName, bigIntAsNumber: true });
+  const c = await openDb(s);
   try {
     return (await c.query(sql, params)) as T[];
   } finally {
@@ -108,7 +108,7 @@ test('concurrent sends to many conversations share transactions and keep every c
 });
 
 // D2: where MariaDB does not promise consecutive ids (autoinc lock mode 2), the batch reads its ids back.
-test('a batch that reads its ids back stores and answers the same', async () => {
+test('a batch that reads its ids back stores and answers the same', clusterOnly('MariaDB autoinc lock mode 2; SQLite batches take their ids from RETURNING'), async () => {
   const [a, b, c] = await Promise.all(Array.from({ length: 3 }, () => registerUser(s.url)));
   await makeFriends(s.url, a, b);
   await makeFriends(s.url, a, c);
@@ -165,7 +165,7 @@ test('a batch with refusals and repeats in it: each gets its own answer, the res
   assert.equal(count, before + 2);
 });
 
-test('a send batch waiting on a row lock does not hold up sends to other conversations', async () => {
+test('a send batch waiting on a row lock does not hold up sends to other conversations', clusterOnly('SQLite has no row locks: one writer at a time'), async () => {
   const [a, b, c, d] = await Promise.all(Array.from({ length: 4 }, () => registerUser(s.url)));
   await makeFriends(s.url, a, b);
   await makeFriends(s.url, c, d);

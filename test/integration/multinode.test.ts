@@ -4,6 +4,8 @@ import { after, before, test } from 'node:test';
 import { device, makeFriends, send, syncAll, waitOnline } from '../support/chat';
 import { collect, ok, registerUser, sleep, startServer, type TestServer, wsClient } from '../support/harness';
 
+// cluster-only: several nodes share MariaDB and Redis.
+
 // D20: two server nodes on one MariaDB and one Redis (same database, same prefix).
 let n1: TestServer;
 let n2: TestServer;

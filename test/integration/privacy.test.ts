@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { collect, gql, type GqlResult, ok, registerUser, sleep, startServer, type TestServer, type TestUser, wsClient } from '../support/harness';
+import { clusterOnly, collect, gql, type GqlResult, ok, registerUser, sleep, startServer, type TestServer, type TestUser, wsClient } from '../support/harness';
 import { createRedis } from '../../src/redis';
 import { LastSeen } from '../../src/services/last-seen';
 import { idTakingFields } from '../support/schema-walk';
@@ -227,7 +227,7 @@ test('a blocked friend sees the blocker\'s presence as any friend does (hiding i
   assert.equal((await friendsOf(s.url, blocked)).length, 1);
 });
 
-test('lastSeen: a socket closing stamps its user at once, whatever the last stamp; contacts read it, others read null', async () => {
+test('lastSeen: a socket closing stamps its user at once, whatever the last stamp; contacts read it, others read null', clusterOnly('sets the Redis lastSeen hash directly'), async () => {
   const [T, friend, stranger] = await Promise.all(Array.from({ length: 3 }, () => registerUser(s.url)));
   await befriend(s.url, T, friend);
   const redis = createRedis(s.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'privacy-test');
@@ -252,7 +252,7 @@ test('lastSeen: a socket closing stamps its user at once, whatever the last stam
   }
 });
 
-test('LastSeen: a request stamps a user once per interval, a socket every interval while open and at its close', async () => {
+test('LastSeen: a request stamps a user once per interval, a socket every interval while open and at its close', clusterOnly('reads the Redis lastSeen hash'), async () => {
   const redis = createRedis(s.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'privacy-test-ls');
   await redis.connect();
   const key = `${s.prefix}seen-test`; // under the run's prefix: removed with it

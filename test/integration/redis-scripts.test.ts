@@ -6,6 +6,8 @@ import { Presence } from '../../src/delivery/presence';
 import { createRedis, Keys, LuaScript } from '../../src/redis';
 import { testEnv } from '../support/harness';
 
+// cluster-only: Redis Lua scripts.
+
 // Every Lua script runs on an automatically pipelining client (createRedis). ioredis's
 // `defineCommand` on such a client, done lazily at the script's first use, crashed a node
 // restarted under traffic: the automatic pipeline already open for that tick lacked the

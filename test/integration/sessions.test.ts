@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createConnection } from 'mariadb';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-services';
-import { gql, ok, registerUser, sleep, startServer, wsClient, type TestServer } from '../support/harness';
+import { clusterOnly, gql, ok, registerUser, sleep, startServer, wsClient, type TestServer } from '../support/harness';
 
 const ME = '{ me { id } }';
 const REFRESH = 'mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken refreshToken deviceId accessTokenExpiresAt } }';
@@ -84,7 +84,7 @@ test('a made-up secret for a live session is refused and changes nothing, howeve
 // The session row is the truth; Redis only caches it. A Redis that restarts
 // without persistence forgets every cached revocation, and must not bring a
 // revoked session back.
-describe('revocation survives a Redis restart', () => {
+describe('revocation survives a Redis restart', clusterOnly('restarts a Redis of its own'), () => {
   let redis: PrivateRedis;
   let s: TestServer;
   before(async () => {

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cleanupEnv, gql, registerUser, testEnv } from '../support/harness';
+import { cleanupEnv, clusterOnly, gql, registerUser, testEnv } from '../support/harness';
 import { freePort, sleep } from '../support/processes';
 
 // The process as a user or a process manager sees it: `npm start`, the built
@@ -130,7 +130,7 @@ test('`npm start` on an up-to-date build compiles nothing; SIGTERM to npm reache
   assert.deepEqual({ code, signal }, { code: 0, signal: null }, `npm's exit; stderr:\n${run.stderr()}`);
 });
 
-test('Redis unreachable at start: one line on stderr naming Redis and its address', async (t) => {
+test('Redis unreachable at start: one line on stderr naming Redis and its address', clusterOnly('Redis'), async (t) => {
   const redisPort = await freePort();
   const env = testEnv({ REDIS_URL: `redis://127.0.0.1:${redisPort}` });
   t.after(() => cleanupEnv({ ...env, REDIS_URL: 'redis://127.0.0.1:6379' }));
@@ -148,7 +148,7 @@ test('the port is taken: one line on stderr naming the port', async (t) => {
   await assertOneLineFailure(env, [new RegExp(`port ${port}\\b.*in use`), /PORT/]);
 });
 
-test('a wrong MariaDB password: one line on stderr saying the login was refused, not to start MariaDB', async () => {
+test('a wrong MariaDB password: one line on stderr saying the login was refused, not to start MariaDB', clusterOnly('MariaDB'), async () => {
   const env = testEnv();
   const url = new URL(env.DATABASE_URL);
   url.password = 'not-the-password';

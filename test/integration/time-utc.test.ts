@@ -11,9 +11,10 @@ import { createConnection } from 'mariadb';
 import { loadConfig, type MariaDbConfig } from '../../src/config';
 import { createOrm } from '../../src/db/orm';
 import { SqlPool } from '../../src/db/pool';
+import { toSqlDateTime } from '../../src/db/sql-time';
 import { createLogger } from '../../src/logger';
 import { createGroup, makeFriends, MESSAGE_FIELDS } from '../support/chat';
-import { ok, registerUser, startServer, type TestServer, type TestUser } from '../support/harness';
+import { clusterOnly, ok, openDb, registerUser, startServer, testMode, type TestServer, type TestUser } from '../support/harness';
 
 let s: TestServer;
 before(async () => {
@@ -25,6 +26,16 @@ after(async () => {
 
 /** Stored DATETIME columns as text, read on a session in the given zone (DATETIME is zone-free: both must agree). */
 async function raw(sql: string, params: unknown[], timezone: string): Promise<Record<string, string>[]> {
+  if (testMode === 'embedded') {
+    // SQLite holds epoch milliseconds: shown as DATETIME(3) text in UTC, they must agree the same way.
+    const db = await openDb(s);
+    try {
+      const rows: Record<string, unknown>[] = await db.query(sql, params);
+      return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, k.endsWith('_at') ? toSqlDateTime(new Date(Number(v))) : String(v)])));
+    } finally {
+      await db.end();
+    }
+  }
   const c = await createConnection({ host: '127.0.0.1', user: 'root', database: s.dbName, timezone, dateStrings: true });
   try {
     return await c.query(sql, params);
@@ -101,7 +112,7 @@ test('group messages, friendships and memberships are UTC too', async () => {
   for (const x of g.group.members) near(x.joinedAt, 'member joinedAt');
 });
 
-test('the server sets its own MariaDB sessions to UTC, both the ORM and the plain pool', async () => {
+test('the server sets its own MariaDB sessions to UTC, both the ORM and the plain pool', clusterOnly('MariaDB sessions; SQLite stores epoch milliseconds, which have no zone'), async () => {
   const config = loadConfig(s.env);
   const orm = await createOrm(config, createLogger('silent'));
   const pool = new SqlPool(config.database as MariaDbConfig, 1);
