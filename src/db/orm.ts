@@ -11,7 +11,7 @@ import type { Logger } from '../logger';
 import { scopeAsyncLocalStorage } from './async-scopes';
 import { migrationsList } from './migrations';
 import { sqliteMigrationsList } from './migrations-sqlite';
-import { type ConnectionLender, SqlitePool } from './sqlite-pool';
+import { CANONICAL_INT, type ConnectionLender, SqlitePool } from './sqlite-pool';
 import { SqlPool } from './pool';
 import type { Sql } from './sql';
 
@@ -122,7 +122,22 @@ async function createSqliteOrm(db: SqliteConfig, log: Logger): Promise<Orm> {
     debug: false,
     logger: (msg) => log.debug(msg),
   });
+  numericIdsInline(orm);
   return orm as unknown as Orm;
+}
+
+/**
+ * MikroORM writes a statement's parameters into its text on SQLite. Ids
+ * travel as decimal strings, and SQLite orders every number before every
+ * string, so `COALESCE(last_read_id, 0) >= '12'` would never hold; MariaDB
+ * compares them as numbers. Canonical decimal integers are therefore written
+ * bare (a TEXT column stores 12 as '12' again). The same rule as the plain
+ * path's parameters (sqlite-pool.ts, sqliteParams).
+ */
+function numericIdsInline(orm: MikroORM): void {
+  const platform = orm.em.getPlatform() as unknown as { quoteValue(v: unknown): string };
+  const quote = platform.quoteValue.bind(platform);
+  platform.quoteValue = (v) => (typeof v === 'string' && CANONICAL_INT.test(v) ? v : quote(v));
 }
 
 /** The hand-written SQL path for the ORM's database: its own pool for MariaDB, the ORM's one connection for SQLite. */

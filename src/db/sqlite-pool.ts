@@ -44,7 +44,7 @@ export function sqliteParams(params: readonly unknown[]): unknown[] {
 }
 
 /** A decimal integer that a JS number holds exactly, written as String(n) would write it. */
-const CANONICAL_INT = /^(0|-?[1-9]\d{0,14})$/;
+export const CANONICAL_INT = /^(0|-?[1-9]\d{0,14})$/;
 
 /** Runs one statement on a connection: its rows, or what it changed. */
 export function runOn(db: Database, sql: string, params: readonly unknown[] = []): any {

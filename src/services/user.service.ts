@@ -19,7 +19,8 @@ import { accountKey, checkOptionalText, checkText, TEXT } from './text';
 export const PERMISSIONS = { userGet: 'userGet', userDel: 'userDel', roleSet: 'roleSet' } as const;
 export type PermissionName = keyof typeof PERMISSIONS;
 
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+/** A LIKE pattern's wildcards taken literally, escaped with `!` (`ESCAPE '!'` reads the same in MariaDB and SQLite, a backslash does not). */
+const escapeLike = (s: string) => s.replace(/[!%_]/g, (c) => `!${c}`);
 
 export class UserService {
   constructor(
@@ -45,11 +46,13 @@ export class UserService {
     if (!Number.isInteger(first) || first < 1 || first > 50) throw badInput('first must be 1 to 50');
     const q = checkText(text, TEXT.search).trim();
     if (!q) return [];
-    return this.em().find(
-      User,
-      { deletedAt: null, $or: [{ accountKey: { $like: `${escapeLike(accountKey(q))}%` } }, { name: { $like: `${escapeLike(q)}%` } }] },
-      { limit: first, orderBy: { id: 'asc' } },
-    );
+    return this.em()
+      .createQueryBuilder(User)
+      .where({ deletedAt: null })
+      .andWhere("(account_key LIKE ? ESCAPE '!' OR name LIKE ? ESCAPE '!')", [`${escapeLike(accountKey(q))}%`, `${escapeLike(q)}%`])
+      .orderBy({ id: 'asc' })
+      .limit(first)
+      .getResult();
   }
 
   async updateProfile(userId: string, input: { name?: string | null; avatar?: string | null; email?: string | null }): Promise<User> {

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { errorCode, ok, registerUser, startServer, type TestServer } from '../support/harness';
+import { clusterOnly, errorCode, ok, registerUser, startServer, type TestServer } from '../support/harness';
 import { NOTE, befriend, listen, newGroup, notes, requestFriend, snapshot, serverWithDb, type Db } from './social.helpers';
 
 let s: TestServer;
@@ -69,7 +69,7 @@ test('D19: a requester with no socket during the answer learns it at catch-up', 
   }
 });
 
-test('D19: a push reaches the receiver on another server node (Redis pub/sub)', async () => {
+test('D19: a push reaches the receiver on another server node (Redis pub/sub)', clusterOnly('a second node'), async () => {
   const other = await startServer({}, s.env);
   try {
     const a = await registerUser(s.url);

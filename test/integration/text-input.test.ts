@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { device, makeFriends, MESSAGE_FIELDS, syncAll, waitOnline } from '../support/chat';
-import { gql, loginUser, ok, registerUser, startServer, type TestServer, type TestUser, queryDb } from '../support/harness';
+import { clusterOnly, gql, loginUser, ok, registerUser, startServer, type TestServer, type TestUser, queryDb } from '../support/harness';
 import { friendsOf, notes } from './social.helpers';
 
 // Every text a client sends is either refused with BAD_USER_INPUT or returned
@@ -228,7 +228,7 @@ test('device ids that differ only in case are two devices with a cursor each', a
   assert.ok((await syncRead(lower)).some((x) => x.id === m.sendMessage.id), 'the other device still gets the message');
 });
 
-test('every text column is utf8mb4, and the text keys compare byte for byte', async () => {
+test('every text column is utf8mb4, and the text keys compare byte for byte', clusterOnly('MariaDB character sets and collations; SQLite compares text byte for byte (BINARY) unless told otherwise'), async () => {
   const cols = await rows<{ t: string; c: string; cs: string; co: string }>(
     `SELECT TABLE_NAME AS t, COLUMN_NAME AS c, CHARACTER_SET_NAME AS cs, COLLATION_NAME AS co FROM information_schema.COLUMNS
       WHERE TABLE_SCHEMA = ? AND CHARACTER_SET_NAME IS NOT NULL AND TABLE_NAME <> 'mikro_orm_migrations'`,

@@ -228,7 +228,15 @@ export async function openDb(s: Pick<TestServer, 'env'>, bigIntAsNumber = true):
     conn.pragma('busy_timeout = 5000');
     return {
       dialect: 'sqlite',
-      query: async (sql, params = []) => runOn(conn, sql.replace(/\bINSERT IGNORE\b/g, 'INSERT OR IGNORE'), params),
+      query: async (sql, params = []) => {
+        const text = sql.replace(/\bINSERT IGNORE\b/g, 'INSERT OR IGNORE');
+        const rows = runOn(conn, text, params);
+        if (bigIntAsNumber || !Array.isArray(rows)) return rows;
+        // As MariaDB's BIGINTs with bigIntAsNumber off: the columns declared BIGINT come back as bigint.
+        const big = conn.prepare(text).columns().filter((c) => c.type === 'BIGINT').map((c) => c.name);
+        for (const r of rows as Record<string, unknown>[]) for (const k of big) if (typeof r[k] === 'number') r[k] = BigInt(r[k] as number);
+        return rows;
+      },
       end: async () => void conn.close(),
     };
   }
