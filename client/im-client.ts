@@ -17,8 +17,8 @@ import { print } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
 import {
   AcknowledgeDocument, AcknowledgeSyncDocument, HistoryDocument, LoginDocument, type LoginMutation, MeDocument, RefreshSessionDocument, MessagesDocument,
-  type MessageFieldsFragment, NotificationsDocument, type NotificationsSubscription, ReadReceiptsDocument,
-  type ReadReceiptsSubscription, SendMessageDocument, SyncDocument,
+  type MessageFieldsFragment, NotificationsDocument, type NotificationsSubscription, PendingNotificationsDocument, ReadReceiptsDocument,
+  type ReadReceiptsSubscription, RegisterDocument, RespondToFriendRequestDocument, SendFriendRequestDocument, SendMessageDocument, SyncDocument,
 } from './generated';
 
 export type ChatMessage = MessageFieldsFragment;
@@ -111,6 +111,40 @@ export class ImClient {
     this.me = login.user.id;
     this.o.onSession?.(login);
     return login;
+  }
+
+  /**
+   * Makes the account and logs in as it, as login() does (this client's
+   * deviceId, if it has one, becomes a device of the new account).
+   * Errors: CONFLICT when the account is taken, BAD_USER_INPUT for a bad one.
+   */
+  async register(account: string, password: string, name?: string): Promise<Session> {
+    const { register } = await this.request(RegisterDocument, { account, password, name: name ?? null, deviceId: this.device ?? null }, '');
+    this.keep(register);
+    this.device = register.deviceId;
+    this.me = register.user.id;
+    this.o.onSession?.(register);
+    return register;
+  }
+
+  /** Asks `userId` to be friends; answers the request's notification id. */
+  async requestFriend(userId: string, remark?: string): Promise<string> {
+    return (await this.request(SendFriendRequestDocument, { userId, remark: remark ?? null })).sendFriendRequest.id;
+  }
+
+  /** Friend requests sent to this user and not answered yet: [notification id, requester's user id]. */
+  async pendingFriendRequests(): Promise<Array<{ notificationId: string; from: string }>> {
+    const out: Array<{ notificationId: string; from: string }> = [];
+    for (const status of ['INITIAL', 'RECEIVED'] as const) {
+      const { notifications } = await this.request(PendingNotificationsDocument, { status });
+      for (const n of notifications) if (n.type === 'FRIEND_REQUEST') out.push({ notificationId: n.id, from: n.sender.id });
+    }
+    return out;
+  }
+
+  /** Accepts (or, with accept false, rejects) a friend request by its notification id. */
+  async answerFriendRequest(notificationId: string, accept = true): Promise<void> {
+    await this.request(RespondToFriendRequestDocument, { notificationId, accept });
   }
 
   /**

@@ -37,6 +37,9 @@ export interface TestServer {
  */
 export const testMode: 'embedded' | 'cluster' = process.env.TEST_MODE === 'embedded' ? 'embedded' : 'cluster';
 
+/** `{ skip }` for a test of the embedded stack itself (its data directory, its process): it runs in the embedded pass. */
+export const embeddedOnly = () => ({ skip: testMode === 'embedded' ? false : 'embedded only: it runs in the embedded pass' });
+
 /** `{ skip }` for a test that needs MariaDB and Redis themselves (their keys, scripts, restarts, a second node). */
 export const clusterOnly = (why: string) => ({ skip: testMode === 'cluster' ? false : `cluster only: ${why}` });
 
