@@ -138,7 +138,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
         sockets: () => ws?.wss.clients.size ?? 0,
         queues: [delivery.queues.delivery, delivery.queues.fanout],
         pools: { sql: () => pool.stats(), orm: () => ormPoolStats(orm) },
-        redis: { main: () => redis, pubsub: () => redisSub, 'delivery-sub': () => delivery.subscriber },
+        redis: { main: () => redis, pubsub: () => redisSub, ...delivery.connections },
       });
       if (config.metrics.port !== undefined) {
         metricsServer = await metrics.listen(config.metrics.port, config.host);

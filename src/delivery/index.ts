@@ -8,11 +8,12 @@ import { MessageSource } from './message-source';
 import { type DeliveryMetrics, noDeliveryMetrics } from './metrics';
 import { NodeBus } from './node-bus';
 import { Presence } from './presence';
-import { createQueues } from './queues';
+import { type Connections, createQueues } from './queues';
 
 export { DeliveryEngine, socketIdOf } from './engine';
 export type { MessageRow } from './message-source';
 export { type DeliveryMetrics, type DeliveryOutcome, noDeliveryMetrics } from './metrics';
+export type { ConnectionState, Connections, JobQueue, Queues } from './queues';
 
 /**
  * Builds the delivery library for one node: presence, cursor store, the
@@ -40,7 +41,7 @@ export async function createDelivery(d: {
   const nodes = new NodeBus(d.nodeId, d.publisher, subscriber, d.keys.nodeChannel, d.log.child({ part: 'node-bus' }), d.config.sockets.pushQueue, metrics);
   await acks.start();
   await nodes.start();
-  const queues = createQueues({ redisUrl: d.config.redis.url!, prefix: d.keys.queuePrefix(), stallIntervalMs: c.stallIntervalMs, isWorker: true });
+  const { queues, connections } = createQueues({ redisUrl: d.config.redis.url!, prefix: d.keys.queuePrefix(), stallIntervalMs: c.stallIntervalMs, isWorker: true });
   await Promise.all([queues.delivery.ready(), queues.fanout.ready()]);
   const engine = new DeliveryEngine({
     store,
@@ -67,9 +68,9 @@ export async function createDelivery(d: {
     engine,
     presence,
     nodes,
-    /** For health and metrics: the queues, and this library's own Redis connection. */
+    /** For metrics: the queues, and the states of this library's own Redis connections. */
     queues,
-    subscriber,
+    connections: { 'delivery-sub': () => subscriber, ...connections } as Connections,
     async dispose() {
       await engine.stop();
       presence.stop();
