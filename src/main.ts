@@ -101,9 +101,8 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const limits = new RateLimits(config.rateLimits, { redis: limitsRedis, prefix: config.redis.prefix });
     const auth = new AuthService(em, new TokenSigner(config.jwt.secret, config.jwt.accessTtlS), sessions, config, pubSub, limits);
     const delivery = await createDelivery({
-      config, log, keys, nodeId: randomUUID(),
+      config, log, transport: { kind: 'redis', url: redisUrl, publisher: redis, keys }, nodeId: randomUUID(),
       sql: () => pool,
-      publisher: redis,
       groupAudience: (groupId, messageId) => services.groups.audienceOf(groupId, messageId),
       syncSecret: createHash('sha256').update(`sync-token:${config.jwt.secret}`).digest(),
       metrics: metrics?.delivery,
