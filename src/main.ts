@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import express from 'express';
-import { SessionStatus } from './auth/session-status';
+import { RedisSessionCache, SessionStatus } from './auth/session-status';
 import { TokenSigner } from './auth/tokens';
 import { RateLimits } from './limits/rate-limits';
 import { type Config, ConfigError, loadConfig } from './config';
@@ -22,14 +22,14 @@ import { AppMetrics } from './server/metrics';
 import { mountGraphQLWs } from './server/ws';
 import { listenStartupError, mariadbStartupError, redisStartupError, StartupError } from './startup';
 import { AuthService } from './services/auth.service';
-import { Cache, UserCache } from './services/cache';
+import { RedisCache, UserCache } from './services/cache';
 import { FriendService } from './services/friend.service';
 import { GroupService } from './services/group.service';
 import { NotificationService } from './services/notification.service';
 import type { Services } from './services';
 import { ConversationService } from './services/conversation.service';
 import { Contacts } from './services/contacts';
-import { LastSeen } from './services/last-seen';
+import { LastSeen, RedisLastSeen } from './services/last-seen';
 import { MessageService } from './services/message.service';
 import { ReadService } from './services/read.service';
 import { TypingService } from './services/typing.service';
@@ -93,7 +93,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
 
     // A registry per app: a test process runs several servers.
     const metrics = config.metrics.enabled ? new AppMetrics() : undefined;
-    const sessions = new SessionStatus(em, redis, keys, config.sessions.cacheTtlS);
+    const sessions = new SessionStatus(em, new RedisSessionCache(redis, keys, config.sessions.cacheTtlS));
     // rate-limiter-flexible defines its Lua command on its client: a client of its own, without auto-pipelining (see createRedis).
     const limitsRedis = createRedis(redisUrl, 'im-limits', log, { autoPipelining: false });
     disposers.push(['redis-limits', () => limitsRedis.quit()]);
@@ -109,13 +109,13 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     });
     disposers.push(['delivery', () => delivery.dispose()]);
     const { engine, presence } = delivery;
-    const cache = new Cache(redis, config.cache.ttlS);
+    const cache = new RedisCache(redis, config.cache.ttlS);
     const userCache = new UserCache(cache, keys, em);
     const notifications = new NotificationService(em, pubSub);
     const friends = new FriendService(em, notifications);
     const groups = new GroupService(em, notifications, friends, cache, keys, config);
     const users = new UserService(em, auth, { friends, groups, notifications }, userCache);
-    const lastSeen = new LastSeen(redis, keys.lastSeen());
+    const lastSeen = new LastSeen(new RedisLastSeen(redis, keys.lastSeen()));
     disposers.push(['last-seen', async () => lastSeen.stop()]);
     const services: Services = {
       auth, users, presence, engine, friends, notifications, groups, userCache, limits, lastSeen,
