@@ -6,24 +6,22 @@ import { join, resolve } from 'node:path';
 import express from 'express';
 import { SessionStatus } from './auth/session-status';
 import { TokenSigner } from './auth/tokens';
-import { RateLimits } from './limits/rate-limits';
 import { type Config, ConfigError, loadConfig } from './config';
 import { lockDataDir } from './db/data-dir-lock';
 import { createOrm, createSql, ensureDatabase, migrate, ormPoolStats } from './db/orm';
 import { createDelivery, socketIdOf } from './delivery';
 import { keptJwtSecret, JWT_SECRET_FILE } from './kept-secret';
 import { createLogger, type Logger } from './logger';
-import { createRedisPubSub } from './pubsub';
-import { createRedis, Keys } from './redis';
+import { createInfra } from './infra';
 import { buildSchema } from './schema/build';
 import { mountGraphQLHttp } from './server/http';
 import { SocketClose } from './server/socket-caps';
 import { mountFallbacks } from './server/http-errors';
 import { AppMetrics } from './server/metrics';
 import { mountGraphQLWs } from './server/ws';
-import { listenStartupError, mariadbStartupError, redisStartupError, StartupError } from './startup';
+import { listenStartupError, mariadbStartupError, StartupError } from './startup';
 import { AuthService } from './services/auth.service';
-import { Cache, UserCache } from './services/cache';
+import { UserCache } from './services/cache';
 import { FriendService } from './services/friend.service';
 import { GroupService } from './services/group.service';
 import { NotificationService } from './services/notification.service';
@@ -82,46 +80,30 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     await migrate(orm, log);
     const pool = createSql(config, orm);
     disposers.push(['sql-pool', () => pool.end()]);
-    if (config.mode === 'embedded') throw new StartupError('embedded mode is not wired yet');
-    const redisUrl = config.redis.url!;
-
-    const redis = createRedis(redisUrl, 'im-main', log);
-    disposers.push(['redis', () => redis.quit()]);
-    await connectRedis(redis, redisUrl);
-    const keys = new Keys(config.redis.prefix);
-    // A subscriber connection cannot run other commands, hence its own client.
-    const redisSub = createRedis(redisUrl, 'im-sub', log);
-    disposers.push(['redis-sub', () => redisSub.quit()]);
-    await connectRedis(redisSub, redisUrl);
-    const pubSub = createRedisPubSub(redis, redisSub, `${config.redis.prefix}ps:`);
+    // Redis, or this process in embedded mode: pub/sub, caches, rate limits, delivery's transport.
+    const infra = await createInfra(config, log, (name, dispose) => disposers.push([name, dispose]));
+    const { pubSub, keys, limits, cache } = infra;
     const em = () => orm.em.fork();
 
     // A registry per app: a test process runs several servers.
     const metrics = config.metrics.enabled ? new AppMetrics() : undefined;
-    const sessions = new SessionStatus(em, redis, keys, config.sessions.cacheTtlS);
-    // rate-limiter-flexible defines its Lua command on its client: a client of its own, without auto-pipelining (see createRedis).
-    const limitsRedis = createRedis(redisUrl, 'im-limits', log, { autoPipelining: false });
-    disposers.push(['redis-limits', () => limitsRedis.quit()]);
-    await limitsRedis.connect();
-    const limits = new RateLimits(config.rateLimits, { redis: limitsRedis, prefix: config.redis.prefix });
+    const sessions = new SessionStatus(em, infra.sessionCache);
     const auth = new AuthService(em, new TokenSigner(config.jwt.secret, config.jwt.accessTtlS), sessions, config, pubSub, limits);
     const delivery = await createDelivery({
-      config, log, keys, nodeId: randomUUID(),
+      config, log, transport: infra.delivery, nodeId: randomUUID(),
       sql: () => pool,
-      publisher: redis,
       groupAudience: (groupId, messageId) => services.groups.audienceOf(groupId, messageId),
       syncSecret: createHash('sha256').update(`sync-token:${config.jwt.secret}`).digest(),
       metrics: metrics?.delivery,
     });
     disposers.push(['delivery', () => delivery.dispose()]);
     const { engine, presence } = delivery;
-    const cache = new Cache(redis, config.cache.ttlS);
     const userCache = new UserCache(cache, keys, em);
     const notifications = new NotificationService(em, pubSub);
     const friends = new FriendService(em, notifications);
     const groups = new GroupService(em, notifications, friends, cache, keys, config);
     const users = new UserService(em, auth, { friends, groups, notifications }, userCache);
-    const lastSeen = new LastSeen(redis, keys.lastSeen());
+    const lastSeen = new LastSeen(infra.lastSeen);
     disposers.push(['last-seen', async () => lastSeen.stop()]);
     const services: Services = {
       auth, users, presence, engine, friends, notifications, groups, userCache, limits, lastSeen,
@@ -143,7 +125,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
         sockets: () => ws?.wss.clients.size ?? 0,
         queues: [delivery.queues.delivery, delivery.queues.fanout],
         pools: { sql: () => pool.stats(), orm: () => ormPoolStats(orm) },
-        redis: { main: () => redis, pubsub: () => redisSub, 'delivery-sub': () => delivery.subscriber },
+        redis: { ...infra.connections, ...delivery.connections },
       });
       if (config.metrics.port !== undefined) {
         metricsServer = await metrics.listen(config.metrics.port, config.host);
@@ -153,8 +135,8 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const apollo = await mountGraphQLHttp({
       config, log, schema, services, httpServer, app,
       ready: async () => ({
-        mariadb: await orm.isConnected().catch(() => false),
-        redis: await redis.ping().then(() => true, () => false),
+        [db.kind]: await orm.isConnected().catch(() => false),
+        ...(await infra.ready()),
       }),
       onDrain: async () => ws?.dispose(),
       metrics: metrics?.operations,
@@ -193,27 +175,6 @@ export async function compose(config: Config, log: Logger = createLogger(config.
   } catch (e) {
     await stop();
     throw e;
-  }
-}
-
-/**
- * Connects a Redis client for the first time; a failure becomes a StartupError
- * built from the client's own connection error (the rejected connect only says
- * "Connection is closed.").
- */
-async function connectRedis(client: ReturnType<typeof createRedis>, url: string): Promise<void> {
-  let last: unknown;
-  const remember = (e: unknown) => {
-    last = e;
-  };
-  client.on('error', remember);
-  try {
-    await client.connect();
-    await client.ping();
-  } catch (e) {
-    throw redisStartupError(url, last ?? e);
-  } finally {
-    client.off('error', remember);
   }
 }
 

@@ -37,7 +37,10 @@ function withPrefix(target: EventTarget, prefix: string): EventTarget {
   };
 }
 
-/** In-process only; for printing the schema. */
+/**
+ * In this process only: the pub/sub of an embedded node (the only one), and
+ * the schema printer's.
+ */
 export function createMemoryPubSub(): AppPubSub {
   const target = new EventTarget();
   setMaxListeners(0, target);

@@ -1,25 +1,24 @@
-import type { Redis } from '../redis';
 import { decodeAck, encodeAck } from './jobs';
 import { ackKey } from './rules';
+import type { Wire } from './wire';
 
 /**
  * Waits for acknowledges. A delivery job registers (user, device, message) and
  * waits; an acknowledge on this node resolves it at once, one on another node
- * arrives over a Redis channel (D20). Matching is per device: an acknowledge
+ * arrives over the wire's ack channel (Redis, D20; alone on its wire, a node
+ * resolves only its own waits). Matching is per device: an acknowledge
  * from another device of the same user resolves nothing (D6).
  */
 export class AckBus {
   private readonly waiting = new Map<string, Set<(ok: boolean) => void>>();
 
   constructor(
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+    private readonly wire: Wire,
     private readonly channel: string,
   ) {}
 
   async start(): Promise<void> {
-    this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
-      if (channel.toString() !== this.channel) return;
+    await this.wire.listen(this.channel, (message) => {
       try {
         const f = decodeAck(message);
         this.resolveLocal(f.userId, f.deviceId, f.messageIds);
@@ -27,7 +26,6 @@ export class AckBus {
         // A frame we cannot read resolves nothing; the job's timeout records a failure.
       }
     });
-    await this.subscriber.subscribe(this.channel);
   }
 
   /** Resolves true on acknowledge, false on timeout or cancel. */
@@ -51,7 +49,7 @@ export class AckBus {
   /** An acknowledge from (user, device): resolve here, and tell other nodes about what is not waited for here. */
   async acknowledge(userId: string, deviceId: string, messageIds: string[]): Promise<void> {
     const rest = this.resolveLocal(userId, deviceId, messageIds);
-    if (rest.length) await this.publisher.publish(this.channel, encodeAck({ userId, deviceId, messageIds: rest }));
+    if (rest.length) await this.wire.publish(this.channel, encodeAck({ userId, deviceId, messageIds: rest }));
   }
 
   /** Returns the ids nobody on this node waited for. */

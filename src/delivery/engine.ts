@@ -1,4 +1,3 @@
-import type Queue from 'bee-queue';
 import { badInput } from '../errors';
 import type { Logger } from '../logger';
 import type { AckBus } from './ack-bus';
@@ -11,7 +10,7 @@ import type { MessageRow, MessageSource } from './message-source';
 import { type DeliveryMetrics, noDeliveryMetrics } from './metrics';
 import type { NodeBus } from './node-bus';
 import type { Connection, Presence, RemoteConnection } from './presence';
-import type { Queues } from './queues';
+import type { JobQueue, Queues, QueueJob } from './queues';
 import { type AckRefusal, type Cursor, batchDigest, clampUpTo, decodeSyncToken, syncAck as syncAckRule, deliveryBatchJobId, encodeSyncToken, fanoutJobId, lateCommitted, planFanout } from './rules';
 
 export interface SyncBatch {
@@ -185,7 +184,7 @@ export class DeliveryEngine {
    */
   private async saveDeliveries(planned: Held[]): Promise<void> {
     const size = this.d.options.fanoutBatch;
-    const jobs: Queue.Job<Encoded>[] = [];
+    const jobs: QueueJob<Encoded>[] = [];
     for (let i = 0; i < planned.length; i += size) {
       const items = planned.slice(i, i + size).map((p) => ({
         messageId: p.messageId,
@@ -221,7 +220,7 @@ export class DeliveryEngine {
     );
   }
 
-  private async saveAll(queue: Queue<Encoded>, jobs: Queue.Job<Encoded>[]): Promise<void> {
+  private async saveAll(queue: JobQueue<Encoded>, jobs: QueueJob<Encoded>[]): Promise<void> {
     if (!jobs.length) return;
     const errors = await queue.saveAll(jobs);
     if (errors.size) throw [...errors.values()][0];
@@ -230,7 +229,7 @@ export class DeliveryEngine {
   /** Starts the workers of this node (D5: stalled jobs are checked and rerun). */
   start(): void {
     const { queues, options } = this.d;
-    // A job that overruns jobTimeoutMs fails, and bee-queue runs it again after its backoff.
+    // A job that overruns jobTimeoutMs fails, and the queue runs it again after its backoff.
     queues.fanout.process(Math.max(4, Math.floor(options.concurrency / 8)), (job) => {
       const f = decodeFanout(job.data);
       const planned = f.receiverIds.map((receiverId) => ({ messageId: f.messageId, receiverId, senderId: f.senderId, originDeviceId: f.originDeviceId }));

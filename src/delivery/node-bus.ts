@@ -1,17 +1,18 @@
 import type { Logger } from '../logger';
-import type { Redis } from '../redis';
 import type { MessageRow } from './message-source';
 import { type DeliveryMetrics, noDeliveryMetrics } from './metrics';
 import type { Connection, RemoteConnection } from './presence';
 import { PushStream, QueueFull } from './push-stream';
+import type { Wire } from './wire';
 
 type Frame = { c: string; m: MessageRow };
 
 /**
  * Carries pushes to sockets. A socket on this node gets its push in-process;
- * one on another node gets it through that node's single Redis channel (D20),
- * which each node subscribes to once at start, so no push can be published
- * before a per-socket subscription exists.
+ * one on another node gets it through that node's single channel on the
+ * wire (Redis, D20), which each node subscribes to once at start, so no push
+ * can be published before a per-socket subscription exists. Alone on its
+ * wire (embedded mode), a node finds every other node gone.
  */
 export class NodeBus {
   private readonly local = new Map<string, (m: MessageRow) => void>();
@@ -24,8 +25,7 @@ export class NodeBus {
 
   constructor(
     readonly nodeId: string,
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+    private readonly wire: Wire,
     private readonly channelOf: (nodeId: string) => string,
     private readonly log: Logger,
     private readonly pushQueue = 1024,
@@ -39,9 +39,7 @@ export class NodeBus {
   }
 
   async start(): Promise<void> {
-    const mine = this.channelOf(this.nodeId);
-    this.subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => {
-      if (channel.toString() !== mine) return;
+    await this.wire.listen(this.channelOf(this.nodeId), (payload) => {
       try {
         const f = JSON.parse(payload.toString()) as Frame;
         f.m.created_at = new Date(f.m.created_at);
@@ -53,7 +51,6 @@ export class NodeBus {
         this.log.warn({ err }, 'unreadable push frame');
       }
     });
-    await this.subscriber.subscribe(mine);
   }
 
   /** Pushes a message to one socket, wherever it is. Resolves once handed over (not once acknowledged). */
@@ -65,7 +62,7 @@ export class NodeBus {
       return;
     }
     const frame: Frame = { c: to.connectionId, m: message };
-    const receivers = await this.publisher.publish(this.channelOf(to.nodeId), JSON.stringify(frame));
+    const receivers = await this.wire.publish(this.channelOf(to.nodeId), JSON.stringify(frame));
     if (receivers === 0) throw new Error(`node ${to.nodeId} is gone`);
   }
 

@@ -42,6 +42,33 @@ for i, key in ipairs(KEYS) do
 end
 return lapsed`);
 
+/**
+ * Who is online: one entry per live `messages` subscription (the engine
+ * gives each its own connectionId), added by attach and removed by detach.
+ * RedisPresence shares it between nodes (D20); MemoryPresence keeps it in
+ * this process (embedded mode: one node).
+ */
+export interface Presence {
+  readonly nodeId: string;
+  /** Runs before an entry that lapsed is renewed (D7: the refresh fences again); never called where entries cannot lapse. */
+  onLapse: (c: Connection) => Promise<void>;
+  /** Marks one subscription present (the caller never detaches it while this runs). */
+  attach(c: Connection): Promise<void>;
+  /** Marks it absent. */
+  detach(c: Connection): Promise<void>;
+  /** How many subscriptions this node holds present. */
+  readonly localCount: number;
+  /** Live connections of a user on any node. */
+  connectionsOf(userId: string): Promise<RemoteConnection[]>;
+  /** Live connections of many users at once; every user asked is in the map (an empty list when offline). */
+  connectionsOfMany(userIds: readonly string[]): Promise<Map<string, RemoteConnection[]>>;
+  isOnline(userId: string): Promise<boolean>;
+  /** Whether this very subscription (node, connection, device) is live. */
+  isPresent(c: Connection): Promise<boolean>;
+  /** Stops for good (shutdown). */
+  stop(): void;
+}
+
 /** Connections renewed per script call. */
 const RENEW_BATCH = 500;
 
@@ -53,7 +80,7 @@ const RENEW_BATCH = 500;
  * node still holds it, so an entry outlives its subscription by at most the
  * TTL (a crashed node, a failed detach) and never for good.
  */
-export class Presence {
+export class RedisPresence implements Presence {
   private readonly local = new Map<string, Connection>();
   private timer?: NodeJS.Timeout;
   private refreshing = false;

@@ -1,9 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type Queue from 'bee-queue';
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { DeliveryMetrics, DeliveryOutcome } from '../delivery';
+import type { DeliveryMetrics, DeliveryOutcome, JobQueue } from '../delivery';
 import type { SendMetrics } from '../services/message.service';
 
 export type Transport = 'http' | 'ws';
@@ -33,9 +32,10 @@ export interface PoolStats {
 /** What is read at scrape time; given once the parts exist (see watch()). */
 export interface Sources {
   sockets: () => number;
-  /** Their depth is read at scrape, their stalled jobs counted, their Redis connections watched. */
-  queues: Array<Queue<any>>;
+  /** Their depth is read at scrape, their stalled jobs counted. */
+  queues: Array<JobQueue<any>>;
   pools: Record<string, () => PoolStats | undefined>;
+  /** Redis connections by name (bee-queue's among them); none in embedded mode, and then no im_redis_up series. */
   redis: Record<string, () => RedisLike | null | undefined>;
 }
 
@@ -140,7 +140,7 @@ export class AppMetrics {
 
     new Gauge({
       name: 'im_queue_jobs',
-      help: 'Jobs per bee-queue queue and state (waiting, active, delayed, failed), read at scrape',
+      help: 'Jobs per queue and state (waiting, active, delayed, failed), read at scrape',
       labelNames: ['queue', 'state'] as const,
       registers,
       async collect() {
@@ -186,17 +186,12 @@ export class AppMetrics {
 
   /** Gives the parts read at scrape time, and counts each queue's stalled jobs. */
   watch(sources: Sources): void {
-    const redis = { ...sources.redis };
     for (const q of sources.queues) {
       const child = this.stalled.labels(q.name);
       child.inc(0);
       q.on('stalled', () => child.inc());
-      // bee-queue's own connections (node_redis): commands, and the workers' blocking reads.
-      const clients = q as unknown as { client?: RedisLike | null; bclient?: RedisLike | null };
-      redis[`queue-${q.name}`] = () => clients.client;
-      redis[`queue-${q.name}-blocking`] = () => clients.bclient;
     }
-    this.sources = { ...sources, redis };
+    this.sources = sources;
   }
 
   /** Express handler for GET /metrics. */

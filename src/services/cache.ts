@@ -22,8 +22,25 @@ export interface CacheRead {
   versions: string[];
 }
 
-/** Read-through JSON cache in Redis with a TTL, invalidated by writers after they commit. */
-export class Cache {
+/**
+ * Read-through JSON cache with a TTL, invalidated by writers after they
+ * commit. The version rule: a reader takes each key's version with read(),
+ * loads the database, then fill()s with that version; the fill is refused
+ * when the key was invalidated since the read. RedisCache is shared by all
+ * nodes; MemoryCache (memory-cache.ts) serves one process (embedded mode).
+ */
+export interface Cache {
+  /** Seconds an entry lives. */
+  readonly ttlS: number;
+  read(keys: readonly string[]): Promise<CacheRead>;
+  /** Stores `json` under `key` unless `key` was invalidated since the read that gave `version`. */
+  fill(key: string, version: string, json: string): Promise<void>;
+  /** Drops the keys and moves their versions on, so fills of earlier reads are refused. */
+  invalidate(...keys: string[]): Promise<void>;
+}
+
+/** The cache in Redis: a key per entry, and `<key>:v` its version (a counter). */
+export class RedisCache implements Cache {
   constructor(private readonly redis: Redis, readonly ttlS: number) {}
 
   private version = (key: string) => `${key}:v`;

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createRedis, Keys, type Redis } from '../../src/redis';
-import { Cache } from '../../src/services/cache';
+import { RedisCache } from '../../src/services/cache';
 import { errorCode, ok, registerUser, startServer, type TestServer } from '../support/harness';
 import { befriend, db, listen, newGroup, requestFriend } from './social.helpers';
 
@@ -80,7 +80,7 @@ test('the member-id list follows every change: added, removed, left, dissolved',
 });
 
 test('a read that loaded old data before an invalidation cannot store it afterwards', async () => {
-  const cache = new Cache(redis, 60);
+  const cache = new RedisCache(redis, 60);
   const key = `${s.prefix}cache:test:${Date.now()}`;
   const { versions: [v0] } = await cache.read([key]);
   await cache.invalidate(key); // a writer commits while the reader is still in MariaDB

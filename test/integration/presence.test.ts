@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
-import { Presence } from '../../src/delivery/presence';
+import { RedisPresence } from '../../src/delivery/presence';
 import { createRedis, Keys, type Redis } from '../../src/redis';
 import { device, waitOnline } from '../support/chat';
 import { ok, registerUser, sleep, startServer, type TestServer, type TestUser } from '../support/harness';
@@ -151,7 +151,7 @@ test('D20: two messages subscriptions on one socket: the device stays present un
 // fenced before it is added again, and not added again while its fence fails.
 test('D7/D20: the presence refresh renews live entries, fences a lapsed one before re-adding it, and renews nothing detached', async () => {
   const unitKeys = new Keys(`${s.prefix}unit:`);
-  const presence = new Presence(redis, unitKeys, TTL_S, 'node-t');
+  const presence = new RedisPresence(redis, unitKeys, TTL_S, 'node-t');
   const fences: string[] = [];
   let fenceWorks = false;
   presence.onLapse = async (c) => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { clusterOnly, collect, gql, type GqlResult, ok, registerUser, sleep, startServer, type TestServer, type TestUser, wsClient } from '../support/harness';
 import { createRedis } from '../../src/redis';
-import { LastSeen } from '../../src/services/last-seen';
+import { LastSeen, RedisLastSeen } from '../../src/services/last-seen';
 import { idTakingFields } from '../support/schema-walk';
 import { befriend, db, friendsOf, newGroup, notes } from './social.helpers';
 
@@ -256,7 +256,7 @@ test('LastSeen: a request stamps a user once per interval, a socket every interv
   const redis = createRedis(s.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'privacy-test-ls');
   await redis.connect();
   const key = `${s.prefix}seen-test`; // under the run's prefix: removed with it
-  const ls = new LastSeen(redis, key, 300);
+  const ls = new LastSeen(new RedisLastSeen(redis, key), 300);
   const stamp = async (id: string) => Number(await redis.hget(key, id));
   try {
     ls.touch('1');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config';
-import { Presence } from '../../src/delivery/presence';
+import { RedisPresence } from '../../src/delivery/presence';
 import { createRedis, Keys, LuaScript } from '../../src/redis';
 import { testEnv } from '../support/harness';
 
@@ -38,13 +38,13 @@ test('a fresh auto-pipelining client: one command, then connectionsOfMany in the
   const keys = new Keys(prefix());
   try {
     await redis.connect();
-    const presence = new Presence(redis, keys, 30, 'node-x');
+    const presence = new RedisPresence(redis, keys, 30, 'node-x');
     await presence.attach({ connectionId: 'c1', userId: '7', deviceId: 'd1' });
     presence.stop();
     await fresh.connect();
     let lists: Map<string, unknown[]> | undefined;
     const uncaught = await noUncaught(async () => {
-      const p = new Presence(fresh, keys, 30, 'node-y');
+      const p = new RedisPresence(fresh, keys, 30, 'node-y');
       // Same tick: the GET opens the automatic pipeline the script call then joins.
       const other = fresh.get(keys.presence('nobody'));
       lists = await p.connectionsOfMany(['7', '8']);

@@ -2,14 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MessageRow } from '../../src/delivery/message-source';
 import { NodeBus } from '../../src/delivery/node-bus';
+import { aloneWire } from '../../src/delivery/wire';
 import { createLogger } from '../../src/logger';
-import type { Redis } from '../../src/redis';
-
-// A local push never touches Redis; the bus is built without clients.
-const noRedis = undefined as unknown as Redis;
 
 test('a stream with pushQueue values unread: the next push throws, and the transport is told once to close the slow consumer', async () => {
-  const bus = new NodeBus('n1', noRedis, noRedis, (n) => n, createLogger('silent'), 3);
+  const bus = new NodeBus('n1', aloneWire, (n) => n, createLogger('silent'), 3);
   const slow: string[] = [];
   bus.onSlowConsumer = (c) => slow.push(c.connectionId);
   const conn = { connectionId: 'c1', userId: 'u1', deviceId: 'd1' };
