@@ -7,6 +7,8 @@
 //
 // A test file that needs MariaDB or Redis themselves says so on a line
 // `// cluster-only: <why>`; the embedded pass leaves it out and names it.
+// A file with a line `// slow: <why>` (an npm install, say) runs on its own
+// with a 15-minute timeout instead of the usual 2 minutes per test.
 // Without MariaDB and Redis the cluster pass is skipped, said plainly at the
 // end; under CI=true a skip fails the run, so CI always runs both.
 const { spawnSync } = require('node:child_process');
@@ -30,16 +32,25 @@ function filesOf(dir) {
   return out.sort();
 }
 
-/** The reason a compiled test file gives for running on the cluster stack only, or undefined. */
-function clusterOnly(file) {
-  const m = /^\/\/ cluster-only: (.*)$/m.exec(fs.readFileSync(file, 'utf8'));
+/** The reason a compiled test file gives on a `// <marker>: <why>` line, or undefined. */
+function marked(file, marker) {
+  const m = new RegExp(`^// ${marker}: (.*)$`, 'm').exec(fs.readFileSync(file, 'utf8'));
   return m ? m[1] : undefined;
 }
+const clusterOnly = (file) => marked(file, 'cluster-only');
 
 function run(label, files, mode) {
-  if (!files.length) return 0;
+  const slow = files.filter((f) => marked(f, 'slow'));
+  const rest = files.filter((f) => !slow.includes(f));
+  let status = 0;
+  if (rest.length) status = runFiles(label, rest, mode, 120_000);
+  if (slow.length) status = runFiles(`${label}, slow files`, slow, mode, 900_000) || status;
+  return status;
+}
+
+function runFiles(label, files, mode, timeoutMs) {
   console.log(`\n# ${label}: ${files.length} files${mode ? ` (TEST_MODE=${mode})` : ''}`);
-  const args = ['--test', '--test-timeout=120000', '--test-concurrency=1', ...extra, ...files];
+  const args = ['--test', `--test-timeout=${timeoutMs}`, '--test-concurrency=1', ...extra, ...files];
   // Every test process, and every server a test spawns, runs in a zone that is not UTC
   // (TEST_TZ picks another): stored and returned times must be UTC whatever the zone.
   const env = { ...process.env, TZ: process.env.TEST_TZ || 'Asia/Kolkata', ...(mode ? { TEST_MODE: mode } : {}) };

@@ -10,6 +10,8 @@ import { type ChatMessage, ImClient } from '../../client/im-client';
 import { embeddedOnly } from '../support/harness';
 import { freePort, sleep } from '../support/processes';
 
+// slow: it runs npm ci in a fresh copy of the repository (a minute or two).
+
 // What a new user does: a copy of the repository with nothing beside it, no
 // DATABASE_URL and no REDIS_URL, `npm ci && npm start`, then the typed client.
 

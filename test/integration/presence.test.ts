@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { RedisPresence } from '../../src/delivery/presence';
 import { createRedis, Keys, type Redis } from '../../src/redis';
 import { device, waitOnline } from '../support/chat';
-import { ok, registerUser, sleep, startServer, type TestServer, type TestUser } from '../support/harness';
+import { clusterOnly, ok, registerUser, sleep, startServer, type TestServer, type TestUser, testMode } from '../support/harness';
 
 // D7/D20: a device is present exactly while it has a live `messages` subscription,
 // whatever the order of subscribe, complete, socket close and the attach's own steps
@@ -18,9 +18,10 @@ let redis: Redis;
 let keys: Keys;
 before(async () => {
   s = await startServer({ PRESENCE_TTL_S: String(TTL_S) });
+  keys = new Keys(s.prefix);
+  if (testMode !== 'cluster') return;
   redis = createRedis(s.app.config.redis.url!, 'presence-test');
   await redis.connect();
-  keys = new Keys(s.prefix);
 });
 after(async () => {
   redis?.disconnect();
@@ -54,8 +55,11 @@ async function subscribeThenEnd(ws: WebSocket, afterMs: number, ending: Ending):
 
 const online = async (u: TestUser): Promise<boolean> => (await ok(s.url, '{ me { online } }', {}, u.token)).me.online;
 
-/** Entries of the user's presence set that are still live (score = expiry in ms, in the future). */
-const liveEntries = (u: TestUser): Promise<string[]> => redis.zrangebyscore(keys.presence(u.id), Date.now(), '+inf');
+/** The user's live presence entries: in Redis, those whose score (expiry, ms) is still ahead; embedded, the node's own. */
+const liveEntries = async (u: TestUser): Promise<string[]> =>
+  testMode === 'cluster'
+    ? redis.zrangebyscore(keys.presence(u.id), Date.now(), '+inf')
+    : ((await s.app.services.presence.connectionsOfMany([u.id])).get(u.id) ?? []).map((c) => `${c.nodeId}|${c.connectionId}|${c.deviceId}`);
 
 async function settlesOffline(u: TestUser, withinMs: number): Promise<number> {
   const t0 = Date.now();
@@ -149,7 +153,7 @@ test('D20: two messages subscriptions on one socket: the device stays present un
 
 // D7: the refresh renews only what this node holds and is still live; a lapsed entry is
 // fenced before it is added again, and not added again while its fence fails.
-test('D7/D20: the presence refresh renews live entries, fences a lapsed one before re-adding it, and renews nothing detached', async () => {
+test('D7/D20: the presence refresh renews live entries, fences a lapsed one before re-adding it, and renews nothing detached', clusterOnly('Redis presence with a TTL; embedded entries live exactly as long as their subscription'), async () => {
   const unitKeys = new Keys(`${s.prefix}unit:`);
   const presence = new RedisPresence(redis, unitKeys, TTL_S, 'node-t');
   const fences: string[] = [];
