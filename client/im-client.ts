@@ -2,10 +2,19 @@
 // client protocol, rule D14 in the Rules of src/delivery/README.md.
 // It imports nothing from src/: only the generated documents and graphql-ws.
 //
-// Transport: the socket carries the subscriptions only; queries and mutations go
-// over HTTP (fetch). Sends and acknowledges keep working while the socket is
-// reconnecting, each request picks up a fresh token from getToken(), and the
-// server matches acknowledges by device (the session), not by socket.
+// Transport: the socket carries the subscriptions and one more operation, the
+// first sync page after each (re)subscribe; every other query and mutation goes
+// over HTTP (fetch). That page must read after the server has attached the
+// `messages` subscription (D14): a page read and acknowledged before the attach
+// would leave the device absent after start() resolved, and a message sent in
+// that moment would be pushed to nobody and never synced. graphql-ws says
+// nothing when a subscription is live, but the server starts a socket's
+// operations in the order they arrive and makes a sync read wait for an
+// attach already begun on its node: only a sync sent on the same socket right
+// behind the subscribe is ordered after the attach. Sends and acknowledges
+// keep working while the socket is reconnecting, each request picks up a fresh
+// token from getToken(), and the server matches acknowledges by device (the
+// session), not by socket.
 //
 // Devices: the server keeps one sync cursor per (user, deviceId). login()
 // passes the deviceId this client already has, so a re-login resumes the same
@@ -78,6 +87,7 @@ export class ImClient {
   private readonly convs = new Map<string, Conversation>();
   private syncing: Promise<void> | null = null;
   private syncAgain = false;
+  private againOverSocket = false; // the pass asked for follows a re-subscribe
   private held: ChatMessage[] | null = null; // pushes that arrive while a sync runs
   private acks: string[] = [];
   private ackTimer?: ReturnType<typeof setTimeout>;
@@ -174,10 +184,15 @@ export class ImClient {
    */
   async catchUp(): Promise<void> {
     if (!this.me) this.me = (await this.request(MeDocument, {})).me.id;
-    await this.resync();
+    await this.resync(false);
   }
 
-  /** D14: connect with the token, subscribe, then sync until the backlog is confirmed. */
+  /**
+   * D14: connect with the token, subscribe, then sync until the backlog is
+   * confirmed; the first sync page goes on the socket right behind the
+   * subscribes, so it reads after the attach. Resolves once the socket is up
+   * and the backlog confirmed: from then on every message is pushed.
+   */
   async start(): Promise<void> {
     this.me = (await this.request(MeDocument, {})).me.id;
     this.ws = createClient({
@@ -191,8 +206,10 @@ export class ImClient {
       retryWait: (n) => sleep(Math.min(200 * 2 ** n, 5000) * (0.5 + Math.random() / 2)),
       on: {
         // D14 after a reconnect: pushes sent while the socket was gone were offline outcomes; only sync returns them.
+        // graphql-ws re-sends the subscriptions once this event has run; the sync is asked a turn later, so its
+        // first page goes behind them on the new socket.
         connected: () => {
-          if (++this.connects > 1) this.resync().catch(this.report);
+          if (++this.connects > 1) setTimeout(() => void this.resync(true).catch(this.report), 0);
         },
       },
     });
@@ -200,7 +217,8 @@ export class ImClient {
     const { onNotification, onReadReceipt } = this.o;
     if (onNotification) this.unsubscribe.push(this.subscribe(NotificationsDocument, (d) => onNotification(d.notifications)));
     if (onReadReceipt) this.unsubscribe.push(this.subscribe(ReadReceiptsDocument, (d) => onReadReceipt(d.readReceipts)));
-    await this.resync();
+    // graphql-ws sends operations in call order once connected: the first sync page follows the subscribes.
+    await this.resync(true);
   }
 
   /** Sends once: a retry after UNAVAILABLE or a network error reuses the clientMsgId, so the server stores one message (D3). */
@@ -239,6 +257,29 @@ export class ImClient {
     });
   }
 
+  /**
+   * One query or mutation on the socket: its data, or an ImError with the
+   * server's code (as over HTTP). Sent in call order behind the operations
+   * asked before it; if the socket drops first, graphql-ws sends it again on
+   * the next socket, again behind the re-subscribes. Rejects when the client
+   * is disposed before an answer came.
+   */
+  private overSocket<R, V>(doc: TypedDocumentNode<R, V>, variables: V): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.ws!.subscribe<R>({ query: text(doc), variables: variables as Record<string, unknown> }, {
+        next: (r) => {
+          const err = r.errors?.[0];
+          if (err) reject(new ImError(err.message, err.extensions?.code as string | undefined));
+          else if (r.data) resolve(r.data);
+          else reject(new ImError('no data in the answer'));
+        },
+        // GraphQL errors of a refused operation, or the close or error that ended the socket for good.
+        error: (e) => reject(Array.isArray(e) ? new ImError(e[0]?.message ?? 'refused', e[0]?.extensions?.code) : e),
+        complete: () => reject(new ImError('the socket closed before the answer')), // no-op once answered
+      });
+    });
+  }
+
   private onPush(m: ChatMessage): void {
     // Acknowledged on arrival even during a sync: the attach fence keeps this from moving lastAck
     // past the unconfirmed backlog (D7), and an unacknowledged push would become a failure whose
@@ -259,18 +300,26 @@ export class ImClient {
     await this.request(AcknowledgeDocument, { messageIds: ids }).catch(this.report);
   }
 
-  /** One sync run at a time; a reconnect during a run asks for one more pass. */
-  private resync(): Promise<void> {
+  /**
+   * One sync run at a time; a reconnect during a run asks for one more pass.
+   * overSocket: the run follows a (re)subscribe, so its first page goes on the
+   * socket (D14); catchUp() has no socket and syncs over HTTP only.
+   */
+  private resync(overSocket: boolean): Promise<void> {
     if (this.syncing) {
       this.syncAgain = true;
+      this.againOverSocket ||= overSocket;
       return this.syncing;
     }
     this.held ??= [];
     this.syncing = (async () => {
       try {
+        let socket = overSocket;
         do {
           this.syncAgain = false;
-          await this.syncPages();
+          this.againOverSocket = false;
+          await this.syncPages(socket);
+          socket = this.againOverSocket;
         } while (this.syncAgain && !this.stopped);
       } finally {
         const held = this.held ?? [];
@@ -284,11 +333,15 @@ export class ImClient {
 
   /**
    * D12/D13: page until a batch without hasMore is accepted; `accepted: false`
-   * (a reason: STALE or LATE_COMMIT) means read again. Works with or without a socket.
+   * (a reason: STALE or LATE_COMMIT) means read again. With overSocket the
+   * first read goes on the socket, behind the subscribes (D14); the reads after
+   * it, and every acknowledge, go over HTTP: by then the attach has happened,
+   * and an attach or detach since a read makes its acknowledge STALE.
    */
-  private async syncPages(): Promise<void> {
-    for (let wait = 50; !this.stopped; ) {
-      const { sync } = await this.retry(() => this.request(SyncDocument, { limit: this.o.syncPageSize ?? 200 }));
+  private async syncPages(overSocket: boolean): Promise<void> {
+    for (let wait = 50, first = overSocket && !!this.ws; !this.stopped; first = false) {
+      const vars = { limit: this.o.syncPageSize ?? 200 };
+      const { sync } = await this.retry(() => (first ? this.overSocket(SyncDocument, vars) : this.request(SyncDocument, vars)));
       sync.messages.forEach((m) => this.ingest(m));
       // An empty page still needs its ack (it clears the fence); the server clamps upTo to what it read (D13d).
       const upTo = sync.messages.at(-1)?.id ?? '0';

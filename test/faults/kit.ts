@@ -124,6 +124,8 @@ export class Peer {
   readonly deliveredAt = new Map<string, number>();
   /** When each id's first push arrived. */
   readonly firstFrameAt = new Map<string, number>();
+  /** Ids the first sync page after a (re)subscribe returned on the socket (D14), with when. */
+  readonly socketSynced = new Map<string, number>();
   readonly sockets: WebSocket[] = [];
   readonly errors: unknown[] = [];
   /** Messages only the final catch-up returned: via sync, via history. */
@@ -190,8 +192,9 @@ export class Peer {
   private inspect(raw: string): FrameAction {
     let m: ChatMessage | undefined;
     try {
-      const f = JSON.parse(raw) as { type?: string; payload?: { data?: { messages?: ChatMessage } } };
+      const f = JSON.parse(raw) as { type?: string; payload?: { data?: { messages?: ChatMessage; sync?: { messages: ChatMessage[] } } } };
       if (f.type === 'next') m = f.payload?.data?.messages;
+      for (const s of f.type === 'next' ? (f.payload?.data?.sync?.messages ?? []) : []) this.socketSynced.set(s.id, Date.now());
     } catch {
       return 'pass';
     }
@@ -448,12 +451,13 @@ export function verdict(ledger: Ledger, peers: Peer[], tap?: FetchTap): Verdict 
       const a = ledger.acked.get(id)!;
       const key = keyFor(a, p);
       const held = [...p.delivered.keys()].map((x) => ledger.acked.get(x)).filter((x) => x && keyFor(x, p) === key);
-      const handed = (p.frames.get(id) ?? 0) > 0 || (tap?.handed.get(p.user.token)?.has(id) ?? false);
+      const handed = (p.frames.get(id) ?? 0) > 0 || p.socketSynced.has(id) || (tap?.handed.get(p.user.token)?.has(id) ?? false);
       lost.push(
         `${handed ? '[the server handed it over; the typed client dropped it] ' : '[never handed over by the server] '}` +
         `${p.name} lacks ${id} (${key} seq ${a.seq}, from ${a.sender}; client holds up to seq ${p.client.snapshot()[key] ?? 0}; ` +
           `pushed ${p.frames.get(id) ?? 0}x${p.firstFrameAt.has(id) ? ` first @${p.firstFrameAt.get(id)}` : ''}; ` +
           `the app got ${held.filter((x) => Math.abs(x!.seq - a.seq) <= 3).sort((x, y) => x!.seq - y!.seq).map((x) => `seq ${x!.seq} @${p.deliveredAt.get(x!.id)}`).join(', ')}; ` +
+          `synced on the socket: ${p.socketSynced.has(id) ? `@${p.socketSynced.get(id)}` : 'no'}; ` +
           `handed over HTTP: ${JSON.stringify(tap?.handed.get(p.user.token)?.get(id) ?? [])})`,
       );
     }
