@@ -53,7 +53,12 @@ test('a fresh copy with nothing beside it: npm ci && npm start serves embedded, 
   server.stdout!.on('data', (c) => (out += c));
   server.stderr!.on('data', (c) => (out += c));
   const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
-  t.after(() => void server.kill('SIGKILL'));
+  // npm passes SIGTERM on to the server (its start script execs node); SIGKILL would reach npm alone.
+  t.after(async () => {
+    if (server.exitCode !== null) return;
+    server.kill('SIGTERM');
+    await Promise.race([exited, sleep(10_000).then(() => server.kill('SIGKILL'))]);
+  });
   await until(`the server listens; output:\n${out}`, () => out.includes('im-server listening') || server.exitCode !== null, 300_000);
   assert.match(out, /embedded single node: data in /, out);
 
@@ -63,6 +68,7 @@ test('a fresh copy with nothing beside it: npm ci && npm start serves embedded, 
   const client = (onMessage: (m: ChatMessage) => void = () => undefined) => new ImClient({ httpUrl, wsUrl, webSocketImpl: WebSocket, onMessage });
   const alice = client();
   const bob = client((m) => got.push(m));
+  t.after(() => bob.stop());
   const aliceSession = await alice.register('alice', 'password123');
   const bobSession = await bob.register('bob', 'password123');
 
