@@ -7,11 +7,12 @@
 //
 // A test file that needs MariaDB or Redis themselves says so on a line
 // `// cluster-only: <why>`; the embedded pass leaves it out and names it.
-// A file with a line `// slow: <why>` (an npm install, say) runs on its own
-// with a 15-minute timeout instead of the usual 2 minutes per test.
+// A file with a line `// slow: <why>` (an npm install, say) runs on its own,
+// beside the other passes (its output is printed when it ends), with a
+// 15-minute timeout instead of the usual 2 minutes per test.
 // Without MariaDB and Redis the cluster pass is skipped, said plainly at the
 // end; under CI=true a skip fails the run, so CI always runs both.
-const { spawnSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
@@ -39,23 +40,35 @@ function marked(file, marker) {
 }
 const clusterOnly = (file) => marked(file, 'cluster-only');
 
-function run(label, files, mode) {
+const background = [];
+
+/** Runs the files (those marked slow start beside the rest and are awaited at the end); resolves with the exit status. */
+async function run(label, files, mode) {
   const slow = files.filter((f) => marked(f, 'slow'));
   const rest = files.filter((f) => !slow.includes(f));
-  let status = 0;
-  if (rest.length) status = runFiles(label, rest, mode, 120_000);
-  if (slow.length) status = runFiles(`${label}, slow files`, slow, mode, 900_000) || status;
-  return status;
+  if (slow.length) background.push(runFiles(`${label}, slow files`, slow, mode, 900_000, true));
+  return rest.length ? runFiles(label, rest, mode, 120_000, false) : 0;
 }
 
-function runFiles(label, files, mode, timeoutMs) {
-  console.log(`\n# ${label}: ${files.length} files${mode ? ` (TEST_MODE=${mode})` : ''}`);
+function runFiles(label, files, mode, timeoutMs, buffered) {
+  const header = `\n# ${label}: ${files.length} files${mode ? ` (TEST_MODE=${mode})` : ''}`;
+  if (!buffered) console.log(header);
   const args = ['--test', `--test-timeout=${timeoutMs}`, '--test-concurrency=1', ...extra, ...files];
   // Every test process, and every server a test spawns, runs in a zone that is not UTC
   // (TEST_TZ picks another): stored and returned times must be UTC whatever the zone.
   const env = { ...process.env, TZ: process.env.TEST_TZ || 'Asia/Kolkata', ...(mode ? { TEST_MODE: mode } : {}) };
-  const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
-  return r.status ?? 1;
+  const child = spawn(process.execPath, args, { stdio: buffered ? ['ignore', 'pipe', 'pipe'] : 'inherit', env });
+  let out = '';
+  if (buffered) {
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+  }
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      if (buffered) process.stdout.write(`${header} (ran beside the passes above)\n${out}`);
+      resolve(code ?? 1);
+    }),
+  );
 }
 
 function answers(port) {
@@ -76,13 +89,13 @@ function answers(port) {
   for (const g of groups) {
     const files = filesOf(g);
     if (g === 'unit') {
-      status = run('unit', files) || status;
+      status = (await run('unit', files)) || status;
       continue;
     }
     for (const mode of g === 'integration' ? modes : ['cluster']) {
       if (mode === 'embedded') {
         const left = files.filter(clusterOnly);
-        status = run(`${g} on the embedded stack`, files.filter((f) => !clusterOnly(f)), 'embedded') || status;
+        status = (await run(`${g} on the embedded stack`, files.filter((f) => !clusterOnly(f)), 'embedded')) || status;
         if (left.length) {
           console.log(`\n# left out of the embedded pass (they run on the cluster stack):`);
           for (const f of left) console.log(`#   ${path.relative(dist, f)}: ${clusterOnly(f)}`);
@@ -90,10 +103,11 @@ function answers(port) {
       } else if (!clusterUp) {
         skipped.push(`${g} on MariaDB and Redis (${files.length} files): nothing answers on 127.0.0.1:3306 and 127.0.0.1:6379`);
       } else {
-        status = run(`${g} on MariaDB and Redis`, files, 'cluster') || status;
+        status = (await run(`${g} on MariaDB and Redis`, files, 'cluster')) || status;
       }
     }
   }
+  for (const s of await Promise.all(background)) status = s || status;
   if (skipped.length) {
     console.log(`\n# SKIPPED, because MariaDB and Redis are not running here:`);
     for (const s of skipped) console.log(`#   ${s}`);
