@@ -8,7 +8,7 @@
 // A test file that needs MariaDB or Redis themselves says so on a line
 // `// cluster-only: <why>`; the embedded pass leaves it out and names it.
 // A file with a line `// slow: <why>` (an npm install, say) runs on its own,
-// beside the other passes (its output is printed when it ends), with a
+// beside the next pass (its output is printed when it ends), with a
 // 15-minute timeout instead of the usual 2 minutes per test.
 // Without MariaDB and Redis the cluster pass is skipped, said plainly at the
 // end; under CI=true a skip fails the run, so CI always runs both.
@@ -40,13 +40,21 @@ function marked(file, marker) {
 }
 const clusterOnly = (file) => marked(file, 'cluster-only');
 
+const queued = [];
 const background = [];
+/** Starts the slow files queued so far, beside whatever runs next. */
+const startQueued = () => queued.splice(0).forEach((start) => background.push(start()));
 
-/** Runs the files (those marked slow start beside the rest and are awaited at the end); resolves with the exit status. */
+/**
+ * Runs the files; resolves with the exit status. Files marked slow wait for
+ * the next pass and run beside it (awaited at the end): beside their own
+ * pass they would slow its timing-sensitive tests down.
+ */
 async function run(label, files, mode) {
+  startQueued();
   const slow = files.filter((f) => marked(f, 'slow'));
   const rest = files.filter((f) => !slow.includes(f));
-  if (slow.length) background.push(runFiles(`${label}, slow files`, slow, mode, 900_000, true));
+  if (slow.length) queued.push(() => runFiles(`${label}, slow files`, slow, mode, 900_000, true));
   return rest.length ? runFiles(label, rest, mode, 120_000, false) : 0;
 }
 
@@ -107,6 +115,7 @@ function answers(port) {
       }
     }
   }
+  startQueued();
   for (const s of await Promise.all(background)) status = s || status;
   if (skipped.length) {
     console.log(`\n# SKIPPED, because MariaDB and Redis are not running here:`);
