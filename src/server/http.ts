@@ -120,7 +120,7 @@ const subscriptionsOnTheSocket: ApolloServerPlugin<Ctx> = {
 /**
  * Refuses a JSON body that is not valid UTF-8 (400 BAD_REQUEST): decoding
  * would turn each bad byte into U+FFFD, and text would be stored other than
- * it was sent (the socket's frames are checked by ws, which closes 1007).
+ * it was sent (the socket closes 1007 instead: ws checks text frames, utf8-frames.ts binary ones).
  */
 function utf8Only(_req: unknown, _res: unknown, body: Buffer): void {
   if (!isUtf8(body)) throw Object.assign(new Error('the request body is not valid UTF-8'), { status: 400, expose: true });
