@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 
 /**
@@ -195,6 +196,31 @@ function parseTrustProxy(v: string): boolean | number | string[] {
   return t.split(',').map((x) => x.trim()).filter(Boolean);
 }
 
+/**
+ * TRUST_PROXY's problem, if any: each entry of a list is compiled by
+ * proxy-addr, as Express does at startup (where a bad one would throw), so a
+ * typo is one more listed problem (exit 78) instead of a crash after the
+ * migrations (exit 70).
+ */
+function trustProxyProblems(raw: unknown): string[] {
+  if (typeof raw !== 'string') return [];
+  if (/^\s*-\d+\s*$/.test(raw)) return [`TRUST_PROXY: a hop count cannot be negative ("${raw.trim()}")`];
+  const trust = parseTrustProxy(raw);
+  if (!Array.isArray(trust)) return [];
+  for (const entry of trust) {
+    try {
+      proxyaddr.compile(entry);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      return [
+        `TRUST_PROXY: "${entry}" is not an address, a subnet, loopback, linklocal or uniquelocal (${why}); ` +
+          'use false, true, a hop count, or a comma list of those',
+      ];
+    }
+  }
+  return [];
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -263,10 +289,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       env.JWT_SECRET,
       bad.has('DATABASE_URL') ? undefined : env.DATABASE_URL,
     ).problems;
-    throw new ConfigError([...issues, ...extra]);
+    throw new ConfigError([...issues, ...extra, ...trustProxyProblems(env.TRUST_PROXY)]);
   }
   const e = parsed.data;
   const { problems, db: parsedDb, name } = crossChecks(e.NODE_ENV, e.JWT_SECRET, e.DATABASE_URL);
+  problems.push(...trustProxyProblems(e.TRUST_PROXY));
   let secret = e.JWT_SECRET ?? '';
   let generated = false;
   if (e.NODE_ENV !== 'production' && !secret) {

@@ -21,7 +21,11 @@ export class GroupResolver {
   }
 
   @Authorized()
-  @Mutation(() => Group, { description: 'A user who is not her friend, an id nobody has and one who blocked her get one answer: NOT_FRIENDS.' })
+  @Mutation(() => Group, {
+    description:
+      'The caller becomes the owner; memberIds may be empty (a group of one), and her own id in it is ignored. ' +
+      'A user who is not her friend, an id nobody has and one who blocked her get one answer: NOT_FRIENDS.',
+  })
   async createGroup(@Args(() => CreateGroupArgs) args: CreateGroupArgs, @C() ctx: Ctx): Promise<Group> {
     const me = requireAuth(ctx).userId;
     await ctx.services.limits.consume('groupCreate', me);
@@ -43,7 +47,7 @@ export class GroupResolver {
   }
 
   @Authorized()
-  @Mutation(() => Group, { description: 'The owner or an admin removes a member. NOT_FOUND \"group not found\" alike for a group nobody has, a dissolved one and one the caller is not a member of. A user who is not a member: NOT_FOUND "member not found".' })
+  @Mutation(() => Group, { description: 'The owner or an admin removes a member. NOT_FOUND \"group not found\" alike for a group nobody has, a dissolved one and one the caller is not a member of. A user who is not a member: NOT_FOUND "member not found". Oneself: BAD_USER_INPUT (use leaveGroup).' })
   removeGroupMember(@Arg('groupId', () => ID) groupId: string, @Arg('userId', () => ID) userId: string, @C() ctx: Ctx): Promise<Group> {
     return ctx.services.groups.removeMember(requireAuth(ctx).userId, parseId(groupId, 'groupId'), parseId(userId, 'userId'));
   }

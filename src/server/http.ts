@@ -1,13 +1,14 @@
 import { isUtf8 } from 'node:buffer';
 import type { Server } from 'node:http';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
+import { ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import type { Ctx } from '../schema/context';
 import { limitRules } from '../schema/limits';
@@ -64,6 +65,7 @@ export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> 
       // the socket shares, in place, at the first HTTP request.
       ApolloServerPluginCacheControlDisabled(),
       { serverWillStart: async () => ({ drainServer: d.onDrain }) },
+      subscriptionsOnTheSocket,
       ...(d.metrics ? [operationsPlugin(d.metrics, d.schema)] : []),
       config.graphql.landingPage
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
@@ -95,9 +97,30 @@ export async function mountGraphQLHttp(d: HttpDeps): Promise<ApolloServer<Ctx>> 
 }
 
 /**
+ * Refuses a subscription POSTed over HTTP before it runs: 400 BAD_REQUEST
+ * saying it belongs on the WebSocket (over GET Apollo refuses it already, 405). Apollo would execute it
+ * like a query, its resolver would yield no value and graphql-js would raise a
+ * non-null error, answered INTERNAL_SERVER_ERROR and logged at error level
+ * for what is a client's mistake. The code is set here, so formatError keeps it.
+ */
+const subscriptionsOnTheSocket: ApolloServerPlugin<Ctx> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation }) {
+        if (operation?.operation !== 'subscription') return;
+        throw new GraphQLError(
+          'subscriptions run over WebSocket (graphql-transport-ws) on this same path, not over HTTP: open a socket to /graphql and subscribe there',
+          { extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } } },
+        );
+      },
+    };
+  },
+};
+
+/**
  * Refuses a JSON body that is not valid UTF-8 (400 BAD_REQUEST): decoding
  * would turn each bad byte into U+FFFD, and text would be stored other than
- * it was sent (the socket's frames are checked by ws, which closes 1007).
+ * it was sent (the socket closes 1007 instead: ws checks text frames, utf8-frames.ts binary ones).
  */
 function utf8Only(_req: unknown, _res: unknown, body: Buffer): void {
   if (!isUtf8(body)) throw Object.assign(new Error('the request body is not valid UTF-8'), { status: 400, expose: true });

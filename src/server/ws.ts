@@ -19,6 +19,7 @@ import { compiledOperations } from './jit';
 import { bearer, contextFor } from './http-context';
 import { clientIp } from '../limits/client-ip';
 import { SocketCaps, SocketClose } from './socket-caps';
+import { utf8FramesOnly } from './utf8-frames';
 
 type Extra = {
   socket: WebSocket;
@@ -87,6 +88,7 @@ export function mountGraphQLWs(d: {
   const ips = new WeakMap<WebSocket, string>();
   wss.on('connection', (socket, request) => {
     quietProtocolErrors(socket, log);
+    utf8FramesOnly(socket, log);
     const ip = ipOf(request);
     const release = caps.admitIp(ip);
     if (!release) return socket.close(SocketClose.TooMany, 'too many sockets from this address');
@@ -253,8 +255,8 @@ export function mountGraphQLWs(d: {
 }
 
 /**
- * A client that breaks the WebSocket protocol (an oversized frame, bad UTF-8,
- * a bad opcode) is already being closed by ws with the fitting code (1009,
+ * A client that breaks the WebSocket protocol (an oversized frame, bad UTF-8
+ * in a text frame, a bad opcode) is already being closed by ws with the fitting code (1009,
  * 1007, 1002) when ws emits the error; graphql-ws would then print it with its
  * stack to stderr, which any client could use to flood the log. Such errors
  * go to the log at debug level instead; every other error goes on as before.

@@ -128,6 +128,13 @@ export class GroupService {
     }));
   }
 
+  /**
+   * A new group with the caller as OWNER and `memberIds` (her friends; a
+   * repeat counts once) as MEMBERs; none is a group of one. Her own id among
+   * them is ignored, since she will be a member whatever the list says: unlike
+   * addMembers, there is no earlier state of the group her call could have
+   * missed (which is what addMembers' CONFLICT "already members" tells).
+   */
   async create(userId: string, input: { name: string; memberIds: string[]; avatar?: string | null }): Promise<Group> {
     const name = checkText(input.name, TEXT.groupName);
     checkOptionalText(input.avatar, TEXT.avatar);
@@ -170,8 +177,14 @@ export class GroupService {
     });
   }
 
+  /**
+   * The owner or an admin removes another member (an admin: not an admin,
+   * nobody: the owner). Oneself is BAD_USER_INPUT pointing at leaveGroup,
+   * which also hands an owner's group over.
+   */
   async removeMember(userId: string, groupId: string, targetId: string): Promise<Group> {
     return this.change(groupId, userId, async ({ em, group, me, lastMessageId, headSeq }) => {
+      if (targetId === userId) throw badInput('removeGroupMember is for other members: to leave the group yourself, use leaveGroup');
       if (me.role !== GroupRole.OWNER && me.role !== GroupRole.ADMIN) throw forbidden('only the owner or an admin can remove members');
       const target = await this.member(em, groupId, targetId);
       if (!target) throw notFound('member');

@@ -159,6 +159,18 @@ test('his sessions are revoked: the access token, the refresh token and the pass
   assert.equal(Number(row.open), 0);
 });
 
+// README "Deleted accounts and blocks": history keeps his id and messages, so a new account under his name
+// would let a stranger pass for him to those who knew the name.
+test('a deleted account\'s name is never given out again: register answers CONFLICT, in any case', async () => {
+  const bob = await registerUser(s.url);
+  await deleteUser(bob);
+  for (const account of [bob.account, bob.account.toUpperCase()]) {
+    const r = await gql(s.url, 'mutation($a: String!) { register(account: $a, password: "password123") { user { id } } }', { a: account });
+    assert.equal(r.errors?.[0].extensions?.code, 'CONFLICT', `${account}: ${JSON.stringify(r)}`);
+  }
+  assert.equal((await gql(s.url, 'query($id: ID!) { user(id: $id) { id } }', { id: bob.id }, (await registerUser(s.url)).token)).data?.user, null);
+});
+
 test('the migration ends the friend relations of accounts deleted before deletion did so', clusterOnly('a MariaDB data migration; the embedded schema never had such accounts'), async () => {
   const [alice, bob, carol, dave] = [await registerUser(s.url), await registerUser(s.url), await registerUser(s.url), await registerUser(s.url)];
   await befriend(s.url, alice, bob);

@@ -346,6 +346,24 @@ describe('bad input', () => {
     });
   }
 
+  // Ids are the tables' signed BIGINT: 2^63-1 is the largest (src/schema/ids.ts).
+  test('ids: 2^63-1 is an id nobody has; 2^63 up to 2^64-1 and beyond are BAD_USER_INPUT "out of the id range" everywhere', async () => {
+    assert.deepEqual(await ok(s.url, USER, { id: '9223372036854775807' }, u.token), { user: null });
+    const takers: Array<[string, string, (id: string) => Record<string, unknown>]> = [
+      ['user', USER, (id) => ({ id })],
+      ['sendMessage to a user', 'mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }', (id) => ({ i: { to: { userId: id }, clientMsgId: uniq('id'), type: 'TEXT', content: 'x' } })],
+      ['history of a group', 'query($g: ID!) { history(with: { groupId: $g }) { hasMore } }', (g) => ({ g })],
+      ['sendFriendRequest', 'mutation($u: ID!) { sendFriendRequest(userId: $u) { id } }', (userId) => ({ u: userId })],
+    ];
+    for (const id of ['9223372036854775808', '18446744073709551615', '18446744073709551616']) {
+      for (const [name, query, vars] of takers) {
+        const e = firstError(await gql(s.url, query, vars(id), u.token));
+        assert.equal(e.code, 'BAD_USER_INPUT', `${name}(${id}): ${e.message}`);
+        assert.match(e.message, /out of the id range/, `${name}(${id})`);
+      }
+    }
+  });
+
   test('an argument validation error says what is wrong and never echoes the arguments (the password) back', async () => {
     const secret = 'Sh0rt!x';
     const res = await fetch(s.url, {

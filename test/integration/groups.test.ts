@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { errorCode, ok, registerUser, type TestServer, type TestUser } from '../support/harness';
+import { errorCode, gql, ok, registerUser, type TestServer, type TestUser } from '../support/harness';
 import { GROUP, befriend, listen, newGroup, notes, snapshot, serverWithDb, type Db } from './social.helpers';
 
 let s: TestServer;
@@ -87,7 +87,7 @@ test('roles: owner and admins add friends; admins cannot remove admins; nobody r
   const before = await snapshot(sql);
   assert.equal(await errorCode(s.url, REMOVE, { g, u: c.id }, b.token), 'FORBIDDEN'); // admin vs admin
   assert.equal(await errorCode(s.url, REMOVE, { g, u: a.id }, b.token), 'FORBIDDEN'); // the owner
-  assert.equal(await errorCode(s.url, REMOVE, { g, u: a.id }, a.token), 'FORBIDDEN');
+  assert.equal(await errorCode(s.url, REMOVE, { g, u: a.id }, a.token), 'BAD_USER_INPUT'); // herself: leaveGroup
   assert.equal(await errorCode(s.url, REMOVE, { g, u: d.id }, a.token), 'NOT_FOUND'); // not a member
   assert.equal(await errorCode(s.url, ROLE, { g, u: c.id, r: 'OWNER' }, a.token), 'BAD_USER_INPUT');
   assert.equal(await errorCode(s.url, ROLE, { g, u: e.id, r: 'ADMIN' }, b.token), 'FORBIDDEN'); // only the owner
@@ -100,6 +100,41 @@ test('roles: owner and admins add friends; admins cannot remove admins; nobody r
   assert.deepEqual((await notes(s.url, e, 'INITIAL')).map((n) => [n.type, n.sender.id]), [['GROUP_REMOVED', b.id], ['GROUP_JOINED', b.id]]);
   await ok(s.url, ROLE, { g, u: c.id, r: 'MEMBER' }, a.token);
   assert.equal((await members(a, g)).find((m) => m.user.id === c.id)?.role, 'MEMBER');
+});
+
+// Removing is done to someone else; leaving is leaveGroup (which also hands ownership over).
+test('removeGroupMember on oneself is BAD_USER_INPUT pointing at leaveGroup, for the owner, an admin and a member; nothing changes', async () => {
+  const [a, b, c] = await crew(2);
+  const g = await newGroup(s.url, a, [b, c]);
+  await ok(s.url, ROLE, { g, u: b.id, r: 'ADMIN' }, a.token);
+  const before = await snapshot(sql);
+  for (const [who, u] of [['owner', a], ['admin', b], ['member', c]] as const) {
+    const r = await gql(s.url, REMOVE, { g, u: u.id }, u.token);
+    assert.equal(r.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', `${who}: ${JSON.stringify(r.errors)}`);
+    assert.match(r.errors![0].message, /leaveGroup/, who);
+  }
+  assert.equal(await snapshot(sql), before);
+  // Someone else's id keeps its own answers: a member may not remove, an admin may not remove an admin.
+  assert.equal(await errorCode(s.url, REMOVE, { g, u: b.id }, c.token), 'FORBIDDEN');
+  assert.equal(await errorCode(s.url, REMOVE, { g, u: a.id }, b.token), 'FORBIDDEN');
+});
+
+// README, Groups: createGroup ignores the creator's own id in memberIds (she is the owner whatever the
+// list says; a repeat counts once too), while addGroupMembers refuses anyone already in the group
+// (CONFLICT: the group changed since the caller looked). No memberIds is a group of one.
+test('createGroup: the creator\'s own id in memberIds is ignored; no memberIds is a group of one; addGroupMembers of herself is CONFLICT', async () => {
+  const [a, b] = await crew(1);
+  const CREATE = 'mutation($m: [ID!]!) { createGroup(name: "solo", memberIds: $m) { id memberCount owner { id } } }';
+  for (const m of [[], [a.id], [a.id, a.id]]) {
+    const g = (await ok(s.url, CREATE, { m }, a.token)).createGroup;
+    assert.deepEqual({ memberCount: g.memberCount, owner: g.owner.id }, { memberCount: 1, owner: a.id }, JSON.stringify(m));
+    assert.deepEqual((await members(a, g.id)).map((x) => [x.user.id, x.role]), [[a.id, 'OWNER']], JSON.stringify(m));
+  }
+  const g = (await ok(s.url, CREATE, { m: [a.id, b.id] }, a.token)).createGroup;
+  assert.equal(g.memberCount, 2);
+  const r = await gql(s.url, ADD, { g: g.id, u: [a.id] }, a.token);
+  assert.equal(r.errors?.[0]?.extensions?.code, 'CONFLICT', JSON.stringify(r.errors));
+  assert.match(r.errors![0].message, new RegExp(`already members: ${a.id}\\b`));
 });
 
 test('the size limit counts current members', async () => {

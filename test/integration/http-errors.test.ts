@@ -4,7 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { startServer, type TestServer } from '../support/harness';
+import pino from 'pino';
+import { loadConfig } from '../../src/config';
+import { compose } from '../../src/main';
+import { cleanupEnv, registerUser, startServer, testEnv, type TestServer } from '../support/harness';
 
 // Every failure on /graphql (and any path beside it) is a JSON GraphQL error
 // response with errors[0].extensions.code, with no stack trace and no path of
@@ -117,4 +120,41 @@ test('HTTP: /graphql/ with a trailing slash still serves GraphQL', async () => {
   const r = await call(dev, { at: '/', headers: JSON_TYPE, body: '{"query":"{ __typename }"}' });
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(JSON.parse(r.text), { data: { __typename: 'Query' } });
+});
+
+// Subscriptions are the socket's (graphql-transport-ws on the same path). Over HTTP
+// one is the client's mistake: 400 BAD_REQUEST saying where to go, never an
+// INTERNAL_SERVER_ERROR, and never an error in the log (any client could fill it).
+test('HTTP: a subscription gets 400 BAD_REQUEST pointing at the WebSocket, in test and in production, and logs no error', async () => {
+  const lines: Array<{ level: number; msg?: string }> = [];
+  const env = testEnv({ NODE_ENV: 'production' });
+  const app = await compose(loadConfig(env), pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) }));
+  const logged = { ...prod, url: `http://127.0.0.1:${app.port()}/graphql` };
+  try {
+    for (const [label, s] of [['test', dev], ['production', prod], ['production, logged', logged]] as const) {
+      const token = (await registerUser(s.url)).token;
+      for (const field of ['messages { id }', 'notifications { id }', 'readReceipts { lastRead }', 'typing { ttlMs }']) {
+        for (const auth of [true, false]) {
+          const r = await call(s, { headers: { ...JSON_TYPE, ...(auth ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ query: `subscription { ${field} }` }) });
+          const what = `${label}, ${field}, ${auth ? 'with' : 'without'} a token`;
+          assertGraphQLError(r, 400, 'BAD_REQUEST', what);
+          const body = JSON.parse(r.text);
+          assert.match(body.errors[0].message, /subscriptions .*WebSocket \(graphql-transport-ws\)/, what);
+          assert.equal(body.data, undefined, `${what}: nothing was run`);
+        }
+      }
+      // Over GET Apollo refuses it first, as it does a mutation: 405, a client error too.
+      const get = await call(s, { method: 'GET', at: `?query=${encodeURIComponent('subscription { messages { id } }')}`, headers: { ...PREFLIGHT, authorization: `Bearer ${token}` } });
+      assertGraphQLError(get, 405, 'BAD_REQUEST', `${label}, GET`);
+    }
+    // A query and a mutation still run on the same server.
+    const ok = await call(logged, { headers: JSON_TYPE, body: '{"query":"{ __typename }"}' });
+    assert.deepEqual(JSON.parse(ok.text), { data: { __typename: 'Query' } });
+  } finally {
+    await app.stop();
+    await cleanupEnv(env);
+  }
+  assert.ok(lines.some((l) => l.level === 30), 'the log was captured (startup lines at info)');
+  const errors = lines.filter((l) => l.level >= 50);
+  assert.deepEqual(errors, [], 'no error-level log line');
 });

@@ -6,6 +6,7 @@ import { createClient } from 'graphql-ws';
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 import { TokenSigner } from '../../src/auth/tokens';
+import { makeFriends } from '../support/chat';
 import { gql, ok, registerUser, startServer, wsClient, type TestServer } from '../support/harness';
 
 /**
@@ -336,3 +337,61 @@ test('an oversized frame or invalid UTF-8 closes the socket (1009, 1007) and pri
     await s2.close();
   }
 });
+
+// ws checks the UTF-8 of text frames (1007) but hands a binary frame over as bytes, and graphql-ws
+// decodes those with String(data), which turns each bad byte into U+FFFD: text the sender never
+// wrote would be stored. A binary frame that is not UTF-8 closes the socket 1007, as a text frame does.
+test('a binary frame of invalid UTF-8 closes the socket 1007 and stores nothing; a valid binary frame is served', async () => {
+  const s2 = await startServer();
+  const printed: unknown[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void printed.push(args);
+  try {
+    const [a, b] = [await registerUser(s2.url), await registerUser(s2.url)];
+    await makeFriends(s2.url, a, b);
+    const SEND = 'mutation($i: SendMessageInput!) { sendMessage(input: $i) { id content } }';
+    /** A subscribe frame sending `content` (raw bytes inside the JSON string) from a to b, as bytes. */
+    const frame = (id: string, clientMsgId: string, content: Buffer) => {
+      const variables = { i: { to: { userId: b.id }, clientMsgId, type: 'TEXT', content: '\u0000' } };
+      const [head, tail] = JSON.stringify({ id, type: 'subscribe', payload: { query: SEND, variables } }).split('\\u0000');
+      return Buffer.concat([Buffer.from(head), content, Buffer.from(tail)]);
+    };
+    const ready = async () => {
+      const sock = rawSocket(s2.wsUrl);
+      sock.ws.on('error', () => undefined);
+      await sock.opened;
+      sock.ws.send(JSON.stringify({ type: 'connection_init', payload: { token: a.token } }));
+      await waitFor(() => sock.messages.some((m) => m.type === 'connection_ack'), 3000, 'connection_ack');
+      return sock;
+    };
+
+    const bad = await ready();
+    bad.ws.send(frame('1', 'bin-bad', Buffer.from([0x63, 0x61, 0x66, 0xe9, 0xff])), { binary: true });
+    // A valid frame right behind the bad one: the socket is refused as a whole, so it is not run either.
+    bad.ws.send(frame('2', 'bin-after', Buffer.from('after')), { binary: true });
+    const closed = await within(bad.closed, 3000, 'the socket stayed open');
+    assert.deepEqual({ code: closed.code, reason: closed.reason }, { code: 1007, reason: 'invalid UTF-8' });
+    assert.deepEqual(bad.messages.filter((m) => m.type !== 'connection_ack'), [], 'no answer to either frame');
+
+    const good = await ready();
+    good.ws.send(frame('1', 'bin-good', Buffer.from('café ✓')), { binary: true });
+    await waitFor(() => good.messages.some((m) => m.type === 'complete'), 3000, 'the valid binary frame was not answered');
+    assert.equal(good.messages.find((m) => m.type === 'next')?.payload?.data?.sendMessage?.content, 'café ✓');
+    good.ws.close();
+
+    const stored = await ok(s2.url, 'query($u: ID!) { history(with: { userId: $u }) { messages { clientMsgId content } } }', { u: b.id }, a.token);
+    assert.deepEqual(stored.history.messages, [{ clientMsgId: 'bin-good', content: 'café ✓' }], 'only the valid frame stored a message');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(printed, [], 'nothing printed');
+  } finally {
+    console.error = original;
+    await s2.close();
+  }
+});
+
+/** Resolves once `check` holds (polled every 10 ms); fails after `ms`. */
+async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
+  for (const end = Date.now() + ms; !check(); await new Promise((r) => setTimeout(r, 10))) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
+  }
+}

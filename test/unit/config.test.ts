@@ -217,3 +217,24 @@ test('CORS_ORIGINS: localhost origins by default outside production, none in pro
     assert.ok(problems.length >= 1 && problems.every((p) => p.startsWith('CORS_ORIGINS: ')), `${bad}: ${problems.join('; ')}`);
   }
 });
+
+// Checked with proxy-addr's own compile, as Express will at startup: a bad value is a listed problem (exit 78), not a crash later.
+test('TRUST_PROXY: a value proxy-addr cannot compile is a problem naming TRUST_PROXY, listed with the others', () => {
+  for (const bad of ['maybe', '999.1.1.1', '10.0.0.0/33', 'loopback, 10.0.0.300', '1.5']) {
+    const problems = problemsOf({ TRUST_PROXY: bad });
+    assert.equal(problems.length, 1, `${bad}: ${problems.join('; ')}`);
+    assert.match(problems[0], /^TRUST_PROXY: /, bad);
+    assert.ok(problems[0].includes(JSON.stringify(bad.split(',').pop()!.trim())), `${bad}: names the bad entry: ${problems[0]}`);
+  }
+  // A negative hop count is said to be one, not "an invalid IP address".
+  assert.match(problemsOf({ TRUST_PROXY: '-3' })[0], /^TRUST_PROXY: a hop count cannot be negative/);
+  // With other problems, zod's included: every one is listed at once.
+  const all = problemsOf({ JWT_SECRET: 'short', LIMIT_DEPTH: '-1', RL_SEND_BURST: 'foo', TRUST_PROXY: 'maybe' });
+  for (const key of ['JWT_SECRET', 'LIMIT_DEPTH', 'RL_SEND_BURST', 'TRUST_PROXY']) {
+    assert.ok(all.some((p) => p.startsWith(`${key}: `)), `${key} is among ${all.join('; ')}`);
+  }
+  // The forms that compile are kept as they were.
+  assert.deepEqual(loadConfig({ TRUST_PROXY: '::1, fe80::/10, uniquelocal' }).trustProxy, ['::1', 'fe80::/10', 'uniquelocal']);
+  assert.equal(loadConfig({ TRUST_PROXY: '0' }).trustProxy, 0);
+  assert.equal(loadConfig({ TRUST_PROXY: ' false ' }).trustProxy, false);
+});
