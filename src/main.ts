@@ -92,6 +92,7 @@ export async function compose(config: Config, log: Logger = createLogger(config.
     const delivery = await createDelivery({
       config, log, transport: infra.delivery, nodeId: randomUUID(),
       sql: () => pool,
+      em,
       groupAudience: (groupId, messageId) => services.groups.audienceOf(groupId, messageId),
       syncSecret: createHash('sha256').update(`sync-token:${config.jwt.secret}`).digest(),
       metrics: metrics?.delivery,

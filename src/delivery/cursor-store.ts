@@ -1,6 +1,8 @@
+import { raw } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/knex';
 import type { Dialect } from '../db/dialect';
-import { affectedRows } from '../db/sql';
 import { flatParams, marks, unionRows } from '../db/sql-text';
+import { DeviceCursor } from '../entities/device-cursor.entity';
 import { Batcher } from './batcher';
 import { type DeliveryMetrics, noDeliveryMetrics } from './metrics';
 import { type Cursor, mergeGuards, mergeSuccesses, type SyncTokenFields } from './rules';
@@ -24,14 +26,28 @@ export const toCursor = (r: CursorRow): Cursor => ({
   version: Number(r.version),
 });
 
+/** Where one device's cursor row is. */
+const key = (userId: string, deviceId: string) => ({ userId, deviceId });
 
+/** A new row: fenced at the beginning (lastAckErr 1), so the device's sync returns everything (D7). */
+const fencedRow = (userId: string, deviceId: string) => ({ userId, deviceId, lastAck: 0n, lastAckErr: 1n, version: 1 });
 
 /**
- * The per-device ack cursor, in either dialect (the statements differ only
- * where src/db/dialect.ts says). Each rule of src/delivery/rules/cursor.ts
- * is one conditional UPDATE, never read-modify-write (D8, D9, D7, D13). MariaDB
- * assigns SET columns left to right with new values visible to later ones, so
- * each expression reads only columns not yet assigned in the statement.
+ * The per-device ack cursor (entity DeviceCursor, table device_cursor).
+ * Each rule of src/delivery/rules/cursor.ts is one conditional statement,
+ * never read-modify-write (D8, D9, D7, D13). MariaDB assigns SET columns
+ * left to right with new values visible to later ones, SQLite from the old
+ * row, so each expression reads only columns not yet assigned in the
+ * statement and both give the same row.
+ *
+ * The single-row rules (get, failure, success, fence, syncAck) go through
+ * MikroORM (`nativeUpdate`, the query builder's insert with `onConflict`),
+ * one version for both dialects. The two batched statements (successes and
+ * guards, with the guards' plain read before them) stay hand-written: they
+ * are the delivery hot path (bench/README.md, "Cursor statements": one
+ * statement per 20 ms of acknowledges, a group's 160 offline members per
+ * guard), and each is an UPDATE joined to a derived table of listed rows,
+ * which the query builder cannot write (Dialect.updateFrom).
  */
 export class CursorStore {
   private readonly successes: Batcher;
@@ -48,6 +64,8 @@ export class CursorStore {
    */
   constructor(
     private readonly sql: () => Sql,
+    /** A fresh EntityManager (a fork) for the single-row rules; MikroORM's connection, either dialect. */
+    private readonly em: () => EntityManager,
     metrics: Pick<DeliveryMetrics, 'cursorBatch'> = noDeliveryMetrics,
     maxBatch = 200,
     successWindowMs = 20,
@@ -117,39 +135,31 @@ export class CursorStore {
     );
   }
 
+  /** The device's cursor; a device that predates its cursor row gets one, fenced at the beginning (its sync returns everything). */
   async get(userId: string, deviceId: string): Promise<Cursor> {
-    const found: CursorRow[] = await this.sql().execute(
-      'SELECT last_ack, last_ack_err, version FROM device_cursor WHERE user_id = ? AND device_id = ?',
-      [userId, deviceId],
-    );
-    if (found.length) return toCursor(found[0]);
-    // A device that predates its cursor row starts fenced at the beginning: its sync returns everything.
-    const sql = this.sql();
-    await sql.execute(`${sql.dialect.insertIgnore} INTO device_cursor (user_id, device_id, last_ack, last_ack_err, version) VALUES (?, ?, 0, 1, 1)`, [
-      userId,
-      deviceId,
-    ]);
+    const found = await this.em().findOne(DeviceCursor, key(userId, deviceId));
+    if (found) return { lastAck: found.lastAck, lastAckErr: found.lastAckErr, version: found.version };
+    // INSERT IGNORE (MariaDB) / ON CONFLICT DO NOTHING (SQLite): a concurrent get may have made it.
+    await this.em().createQueryBuilder(DeviceCursor).insert(fencedRow(userId, deviceId)).onConflict(['userId', 'deviceId']).ignore().execute('run');
     return this.get(userId, deviceId);
   }
 
   /** D8: a push that was not acknowledged in time (or could not be sent). */
   async failure(userId: string, deviceId: string, m: string): Promise<void> {
-    await this.sql().execute(
-      `UPDATE device_cursor SET
-         last_ack = CASE WHEN ? <= last_ack THEN ? - 1 ELSE last_ack END,
-         last_ack_err = CASE WHEN last_ack_err IS NULL OR ? < last_ack_err THEN ? ELSE last_ack_err END,
-         version = version + 1
-       WHERE user_id = ? AND device_id = ?`,
-      [m, m, m, m, userId, deviceId],
-    );
+    await this.em().nativeUpdate(DeviceCursor, key(userId, deviceId), {
+      lastAck: raw('CASE WHEN ? <= last_ack THEN ? - 1 ELSE last_ack END', [m, m]),
+      lastAckErr: raw('CASE WHEN last_ack_err IS NULL OR ? < last_ack_err THEN ? ELSE last_ack_err END', [m, m]),
+      version: raw('version + 1'),
+    });
   }
 
   /** D9: the device acknowledged the push of m. */
   async success(userId: string, deviceId: string, m: string): Promise<void> {
-    await this.sql().execute(
-      `UPDATE device_cursor SET last_ack = ?
-       WHERE user_id = ? AND device_id = ? AND last_ack < ? AND (last_ack_err IS NULL OR ? < last_ack_err)`,
-      [m, userId, deviceId, m, m],
+    const id = BigInt(m);
+    await this.em().nativeUpdate(
+      DeviceCursor,
+      { ...key(userId, deviceId), lastAck: { $lt: id }, $or: [{ lastAckErr: null }, { lastAckErr: { $gt: id } }] },
+      { lastAck: id },
     );
   }
 
@@ -162,20 +172,23 @@ export class CursorStore {
     return this.successes.add([{ key: `${userId}|${deviceId}`, params: [userId, deviceId, m] }]);
   }
 
-  /** D7: a subscription attaches (before it is marked present), detaches, or its presence lapsed. */
+  /**
+   * D7: a subscription attaches (before it is marked present), detaches, or
+   * its presence lapsed. A new row is fenced at the beginning; an existing
+   * one gets lastAckErr = min(lastAckErr, lastAck + 1) and a version bump
+   * (ON DUPLICATE KEY UPDATE / ON CONFLICT DO UPDATE, where a plain column
+   * is the stored row's).
+   */
   async fence(userId: string, deviceId: string): Promise<void> {
-    const sql = this.sql();
-    await sql.execute(
-      sql.dialect.upsert(
-        'INSERT INTO device_cursor (user_id, device_id, last_ack, last_ack_err, version) VALUES (?, ?, 0, 1, 1)',
-        ['user_id', 'device_id'],
-        [
-          ['last_ack_err', 'CASE WHEN last_ack_err IS NULL OR last_ack + 1 < last_ack_err THEN last_ack + 1 ELSE last_ack_err END'],
-          ['version', 'version + 1'],
-        ],
-      ),
-      [userId, deviceId],
-    );
+    await this.em()
+      .createQueryBuilder(DeviceCursor)
+      .insert(fencedRow(userId, deviceId))
+      .onConflict(['userId', 'deviceId'])
+      .merge({
+        lastAckErr: raw('CASE WHEN last_ack_err IS NULL OR last_ack + 1 < last_ack_err THEN last_ack + 1 ELSE last_ack_err END'),
+        version: raw('version + 1'),
+      })
+      .execute('run');
   }
 
   /**
@@ -197,12 +210,12 @@ export class CursorStore {
    */
   async syncAck(token: SyncTokenFields, u: bigint): Promise<boolean> {
     const complete = !token.hasMore && u === token.maxId;
-    const res = await this.sql().execute(
-      `UPDATE device_cursor SET last_ack_err = ?, last_ack = ?
-       WHERE user_id = ? AND device_id = ? AND version = ? AND last_ack <= ?`,
-      [complete ? null : (u + 1n).toString(), u.toString(), token.userId, token.deviceId, token.version, u.toString()],
+    const changed = await this.em().nativeUpdate(
+      DeviceCursor,
+      { ...key(token.userId, token.deviceId), version: token.version, lastAck: { $lte: u } },
+      { lastAckErr: complete ? null : u + 1n, lastAck: u },
     );
-    return affectedRows(res) === 1;
+    return changed === 1;
   }
 }
 

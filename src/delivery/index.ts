@@ -1,3 +1,4 @@
+import type { EntityManager } from '@mikro-orm/knex';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { createRedis, type Keys, type Redis } from '../redis';
@@ -80,7 +81,10 @@ export async function createDelivery(d: {
   log: Logger;
   transport: DeliveryTransport;
   nodeId: string;
+  /** The hand-written SQL path: the batched cursor statements and the sync reads. */
   sql: () => Sql;
+  /** A fresh EntityManager (a fork) for the single-row cursor rules. */
+  em: () => EntityManager;
   groupAudience(groupId: string, messageId: string): Promise<string[]>;
   syncSecret: Buffer;
   metrics?: DeliveryMetrics;
@@ -90,7 +94,7 @@ export async function createDelivery(d: {
   const parts = d.transport.kind === 'redis' ? await redisParts(d.transport, d) : memoryParts(d.nodeId);
   const { presence, queues } = parts;
   try {
-    const store = new CursorStore(d.sql, metrics);
+    const store = new CursorStore(d.sql, d.em, metrics);
     presence.onLapse = (conn) => store.fence(conn.userId, conn.deviceId); // D7
     const acks = new AckBus(parts.wire, parts.channels.acks);
     const nodes = new NodeBus(d.nodeId, parts.wire, parts.channels.node, d.log.child({ part: 'node-bus' }), d.config.sockets.pushQueue, metrics);

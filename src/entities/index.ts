@@ -1,3 +1,4 @@
+import { DeviceCursor } from './device-cursor.entity';
 import { Group } from './group.entity';
 import { Notification } from './notification.entity';
 import { Permission } from './permission.entity';
@@ -7,6 +8,6 @@ import { DELETED_USER_NAME, User, shownUser } from './user.entity';
 
 export * from './enums';
 export { DELETED_USER_NAME, Permission, Role, SessionRow, User, shownUser };
-export { Group, Notification };
+export { DeviceCursor, Group, Notification };
 
-export const entities = [Permission, Role, User, SessionRow, Notification, Group];
+export const entities = [Permission, Role, User, SessionRow, Notification, Group, DeviceCursor];

@@ -45,7 +45,7 @@ function shuffle<T>(xs: T[], seed = 7): T[] {
 const model = (start: Cursor, ops: Op[]) => ops.reduce((c, o) => correctRules[o.kind](c, o.m), start);
 
 async function row(user: string): Promise<Cursor> {
-  return new CursorStore(sql).get(user, 'd1');
+  return new CursorStore(sql, () => orm.em.fork()).get(user, 'd1');
 }
 
 async function seed(user: string, c: Cursor): Promise<void> {
@@ -66,7 +66,7 @@ async function runConcurrently(apply: (o: Op) => Promise<void>, ops: Op[], width
   );
 }
 
-const store = () => new CursorStore(sql);
+const store = () => new CursorStore(sql, () => orm.em.fork());
 const atomic = (user: string) => (o: Op) => store()[o.kind](user, 'd1', o.m.toString());
 
 // Successes below the failures commute with them, so any serial order of these ops ends in one state.
