@@ -1,11 +1,11 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { raw } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/knex';
-import { dialectOf } from '../db/dialect';
 import { isDuplicateKey } from '../db/sql';
 import { hashPassword, verifyPassword, dummyHash } from '../auth/password';
 import type { AccessClaims, TokenSigner } from '../auth/tokens';
 import type { Config } from '../config';
-import { Role, SessionRow, User } from '../entities';
+import { DeviceCursor, Role, SessionRow, User } from '../entities';
 import { AppError, ErrorCode, conflict, unauthenticated } from '../errors';
 import type { AppPubSub } from '../pubsub';
 import type { SessionStatus } from '../auth/session-status';
@@ -223,10 +223,13 @@ export class AuthService {
     await em.flush();
     // A new device starts from now: sync returns what arrives after its first login,
     // history() scrolls back further.
-    await em.getConnection().execute(
-      `${dialectOf(em).insertIgnore} INTO device_cursor (user_id, device_id, last_ack) SELECT ?, ?, COALESCE(MAX(id), 0) FROM message`,
-      [user.id, device],
-    );
+    // INSERT IGNORE (MariaDB) / ON CONFLICT DO NOTHING (SQLite): a device that logs in again keeps its cursor.
+    await em
+      .createQueryBuilder(DeviceCursor)
+      .insert({ userId: user.id, deviceId: device, lastAck: raw('(SELECT COALESCE(MAX(id), 0) FROM message)') })
+      .onConflict(['userId', 'deviceId'])
+      .ignore()
+      .execute('run');
     const access = this.signer.sign({ userId: user.id, sessionId: id, deviceId: device });
     return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken: `${id}.${secret}`, deviceId: device, user };
   }

@@ -1,8 +1,8 @@
+import { LockMode, type QueryResult } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/knex';
 import { dialectOf } from '../db/dialect';
-import type { QueryResult } from '@mikro-orm/core';
 import { fromSqlDateTime } from '../db/sql-time';
-import { Notification, NotificationStatus, NotificationType } from '../entities';
+import { Notification, NotificationStatus, NotificationType, User } from '../entities';
 import { AppError, ErrorCode, badInput, conflict, notFound } from '../errors';
 import { checkOptionalText, TEXT } from './text';
 import type { NotificationService } from './notification.service';
@@ -75,14 +75,18 @@ export class FriendService {
     const [note, held] = await this.em().transactional(async (em) => {
       await this.lockPair(em, userId, targetId);
       if (await this.areFriendsIn(em, userId, targetId)) throw conflict('you are already friends');
-      const pending: Row[] = await em.execute(
-        `SELECT id, sender_id FROM notification WHERE type = ? AND status IN (?, ?, ?)
-         AND ((sender_id = ? AND receiver_id = ?) OR (sender_id = ? AND receiver_id = ?)) LIMIT 1`,
-        [NotificationType.FRIEND_REQUEST, ...OPEN, userId, targetId, targetId, userId],
+      const pending = await em.findOne(
+        Notification,
+        {
+          type: NotificationType.FRIEND_REQUEST,
+          status: { $in: OPEN },
+          $or: [{ senderId: userId, receiverId: targetId }, { senderId: targetId, receiverId: userId }],
+        },
+        { fields: ['id', 'senderId'] },
       );
-      if (pending.length) {
-        const id = String(pending[0].id);
-        const mine = String(pending[0].sender_id) === userId;
+      if (pending) {
+        const { id } = pending;
+        const mine = pending.senderId === userId;
         throw new AppError(
           ErrorCode.CONFLICT,
           mine
@@ -114,7 +118,12 @@ export class FriendService {
     const requester = peek.senderId;
     const [request, answer] = await this.em().transactional(async (em) => {
       const users = await this.lockPair(em, userId, requester, false);
-      const [row]: Row[] = await em.execute(`SELECT status FROM notification WHERE id = ?${dialectOf(em).forUpdate}`, [notificationId]);
+      const [row] = await em
+        .createQueryBuilder(Notification)
+        .select('status')
+        .where({ id: notificationId })
+        .setLockMode(LockMode.PESSIMISTIC_WRITE)
+        .execute('all');
       // Gone when its sender's account was deleted meanwhile (dropAccount).
       if (!row) throw notFound('notification');
       if (!OPEN.includes(Number(row.status))) throw conflict('this friend request was already answered');
@@ -130,7 +139,7 @@ export class FriendService {
         );
       }
       const status = accept ? NotificationStatus.FULFILLED : NotificationStatus.REJECTED;
-      await em.execute('UPDATE notification SET status = ?, updated_at = ? WHERE id = ?', [status, new Date(), notificationId]);
+      await em.nativeUpdate(Notification, { id: notificationId }, { status, updatedAt: new Date() });
       const [ans] = await this.notifications.store(em, [
         { type: accept ? NotificationType.FRIEND_ACCEPTED : NotificationType.FRIEND_REJECTED, senderId: userId, receiverId: requester },
       ]);
@@ -190,8 +199,7 @@ export class FriendService {
   async setBlocked(userId: string, peerId: string, blocked: boolean): Promise<void> {
     if (userId === peerId) throw badInput('you cannot block yourself');
     const em = this.em();
-    const [peer]: Row[] = await em.execute('SELECT 1 AS x FROM user WHERE id = ? AND deleted_at IS NULL', [peerId]);
-    if (!peer) throw notFound('user');
+    if (!(await em.count(User, { id: peerId, deletedAt: null }))) throw notFound('user');
     await em.execute(
       dialectOf(em).upsert(
         'INSERT INTO friend_setting (user_id, peer_id, remark, starred, blocked, updated_at) VALUES (?, ?, NULL, 0, ?, ?)',
@@ -283,8 +291,8 @@ export class FriendService {
     if (friends.length) {
       await em.execute(`DELETE FROM friend_setting WHERE peer_id = ? AND user_id IN (${friends.map(() => '?').join(', ')})`, [userId, ...friends]);
     }
-    for (const column of ['sender_id', 'receiver_id']) {
-      await em.execute(`DELETE FROM notification WHERE ${column} = ? AND type = ? AND status IN (?, ?, ?)`, [userId, NotificationType.FRIEND_REQUEST, ...OPEN]);
+    for (const side of ['senderId', 'receiverId'] as const) {
+      await em.nativeDelete(Notification, { [side]: userId, type: NotificationType.FRIEND_REQUEST, status: { $in: OPEN } });
     }
     return this.notifications.store(em, friends.map((receiverId) => ({ type: NotificationType.FRIEND_REMOVED, senderId: userId, receiverId })));
   }
@@ -307,11 +315,14 @@ export class FriendService {
    */
   private async lockPair(em: EntityManager, self: string, other: string, requireOther = true): Promise<string[]> {
     const [lo, hi] = pair(self, other);
-    const rows: Row[] = await em.execute(
-      `SELECT id, deleted_at FROM user WHERE id IN (?, ?) ORDER BY id${dialectOf(em).forUpdate}`,
-      [lo, hi],
-    );
-    const live = rows.filter((r) => r.deleted_at == null).map((r) => String(r.id));
+    const rows = await em
+      .createQueryBuilder(User)
+      .select(['id', 'deletedAt'])
+      .where({ id: { $in: [lo, hi] } })
+      .orderBy({ id: 'asc' })
+      .setLockMode(LockMode.PESSIMISTIC_WRITE)
+      .execute('all');
+    const live = rows.filter((r) => r.deletedAt == null).map((r) => String(r.id));
     if (requireOther && !live.includes(other)) throw notFound('user');
     return live;
   }

@@ -1,5 +1,5 @@
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/knex';
-import { dialectOf } from '../db/dialect';
 import { Role, User } from '../entities';
 import { AppError, ErrorCode, badInput, forbidden, notFound } from '../errors';
 import type { AuthService } from './auth.service';
@@ -73,11 +73,14 @@ export class UserService {
 
   /** Read from the database on every call, so a role change counts on the next request. */
   async permissionsOf(userId: string): Promise<Set<string>> {
-    const rows: { name: string }[] = await this.em().getConnection().execute(
-      `SELECT p.name FROM user u JOIN role_permissions rp ON rp.role_id = u.role_id
-       JOIN permission p ON p.id = rp.permission_id WHERE u.id = ? AND u.deleted_at IS NULL`,
-      [userId],
-    );
+    // user -> role -> role_permissions -> permission; the join through role (by its key) adds no row.
+    const rows: Array<{ name: string }> = await this.em()
+      .createQueryBuilder(User, 'u')
+      .select('p.name')
+      .join('u.role', 'r')
+      .join('r.permissions', 'p')
+      .where({ id: userId, deletedAt: null })
+      .execute('all');
     return new Set(rows.map((r) => r.name));
   }
 
@@ -109,9 +112,9 @@ export class UserService {
     if (!(await this.isActive(targetId))) throw notFound('user');
     await this.leaveGroups(targetId);
     const notes = await this.em().transactional(async (em) => {
-      const [row]: Array<{ deleted_at: unknown }> = await em.execute(`SELECT deleted_at FROM user WHERE id = ?${dialectOf(em).forUpdate}`, [targetId]);
-      if (!row || row.deleted_at != null) throw notFound('user');
-      await em.execute('UPDATE user SET deleted_at = ? WHERE id = ?', [new Date(), targetId]);
+      const [row] = await em.createQueryBuilder(User).select('deletedAt').where({ id: targetId }).setLockMode(LockMode.PESSIMISTIC_WRITE).execute('all');
+      if (!row || row.deletedAt != null) throw notFound('user');
+      await em.nativeUpdate(User, { id: targetId }, { deletedAt: new Date() });
       return this.relations.friends.dropAccount(em, targetId);
     });
     this.relations.notifications.publish(notes);
