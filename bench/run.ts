@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { explainDeliveryPath } from './lib/explain';
-import { external, OUT_DIR, startServer, type Target } from './lib/server';
+import { external, OUT_DIR, type Stack, startServer, type Target } from './lib/server';
 import { table, type Row } from './lib/util';
 import { catchUpScenario } from './scenarios/catch-up';
 import type { Options } from './scenarios/common';
@@ -16,6 +16,11 @@ const SCENARIOS: Record<string, (t: Target, o: Options) => Promise<Row[]>> = {
   sockets,
 };
 
+const STACKS: Record<Stack, string> = {
+  cluster: 'cluster: MariaDB + Redis',
+  embedded: 'embedded: SQLite (WAL, synchronous=FULL) in a temporary DATA_DIR, in-process presence, buses and queues',
+};
+
 const USAGE = `usage: npm run bench -- <${Object.keys(SCENARIOS).join('|')}|all> [options]
   --duration S        bound of the measured window in seconds (default 30)
   --messages N        also stop after N messages in total (traffic scenarios)
@@ -24,6 +29,9 @@ const USAGE = `usage: npm run bench -- <${Object.keys(SCENARIOS).join('|')}|all>
   --transport ws|http mutations and queries over the socket (default) or over HTTP
   --workers N         forked load processes (default 1; sockets 2)
   --content-size N    characters per message (default 64)
+  --others N          catch-up: other messages in the table for the large case (default 1000000)
+  --stack S           the server the runner starts: cluster (MariaDB + Redis, default) or
+                      embedded (SQLite in a fresh temporary DATA_DIR, no DATABASE_URL/REDIS_URL)
   --server URL        target a running server (no CPU, memory or SQL then)
   --dist DIR          the build to start (DIR/src/main.js; default dist), e.g. a copy taken
                       so that concurrent rebuilds of dist/ cannot change the server mid-series
@@ -45,27 +53,31 @@ function parse(argv: string[]) {
   const num = (name: string) => (flags[name] === undefined ? undefined : Number(flags[name]));
   const transport = (flags.transport as string | undefined) ?? 'ws';
   if (!['ws', 'http'].includes(transport)) throw new Error('--transport is ws or http');
+  const stack = (flags.stack as string | undefined) ?? 'cluster';
+  if (!['cluster', 'embedded'].includes(stack)) throw new Error('--stack is cluster or embedded');
+  if (flags.stack !== undefined && flags.server !== undefined) throw new Error('--stack chooses the server the runner starts; --server targets one already running');
   const options: Options = {
     duration: num('duration') ?? 30,
     messages: num('messages'),
     connections: num('connections'),
     pairs: num('pairs'),
+    others: num('others'),
     transport: transport as Options['transport'],
     workers: num('workers'),
     contentSize: num('content-size') ?? 64,
   };
-  return { scenario, options, flags };
+  return { scenario, options, flags, stack: stack as Stack };
 }
 
-async function runOne(name: string, options: Options, flags: Record<string, string | true>): Promise<string> {
+async function runOne(name: string, options: Options, flags: Record<string, string | true>, stack: Stack): Promise<string> {
   const profile = flags.profile ? `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}` : undefined;
   const dist = typeof flags.dist === 'string' ? path.resolve(flags.dist) : undefined;
-  const server = typeof flags.server === 'string' ? external(flags.server) : await startServer({ profile, dist });
+  const server = typeof flags.server === 'string' ? external(flags.server) : await startServer({ profile, dist, stack });
   let out = '';
   try {
     const started = new Date().toISOString();
     const rows = await SCENARIOS[name](server, { ...options, profile });
-    if (server.build) rows.unshift({ item: 'server', value: server.build });
+    if (server.build) rows.unshift({ item: 'server', value: server.build }, { item: 'stack', value: STACKS[stack] });
     const log = server.logSummary?.();
     if (log) {
       rows.push({ item: 'server log: errors / warnings', value: `${log.errors} / ${log.warnings}${log.first ? ` (first: ${log.first})` : ''}` });
@@ -73,6 +85,7 @@ async function runOne(name: string, options: Options, flags: Record<string, stri
     out = table(`${name} (${started}${typeof flags.server === 'string' ? `, server ${flags.server}` : ''})`, rows);
     console.log(out);
     if (flags.explain && server.db) console.log(await explainDeliveryPath(server.db));
+    else if (flags.explain && server.dataDir) console.log('--explain: n/a on the embedded stack (the statements and their plans are MariaDB\'s)\n');
     if (typeof flags.json === 'string') writeFileSync(flags.json, JSON.stringify({ scenario: name, started, rows }, null, 2));
   } finally {
     await server.stop();
@@ -82,7 +95,7 @@ async function runOne(name: string, options: Options, flags: Record<string, stri
 }
 
 async function main(): Promise<void> {
-  const { scenario, options, flags } = parse(process.argv.slice(2));
+  const { scenario, options, flags, stack } = parse(process.argv.slice(2));
   if (!scenario || (scenario !== 'all' && !SCENARIOS[scenario])) {
     console.error(USAGE);
     process.exit(64);
@@ -92,7 +105,7 @@ async function main(): Promise<void> {
   let failed = false;
   for (const name of names) {
     try {
-      await runOne(name, options, flags);
+      await runOne(name, options, flags, stack);
     } catch (e) {
       failed = true;
       console.error(`${name} failed: ${(e as Error).stack ?? e}`);

@@ -109,10 +109,12 @@ export async function createGroup(url: string, owner: Account, members: Account[
 /**
  * Access tokens for extra devices of a user, signed like the server signs them
  * (possible only when the runner started the server and knows its JWT_SECRET).
+ * The server accepts one only while session `sid` has a live row: the caller
+ * seeds those rows (seed.ts seedSessions).
  */
-export function mintToken(secret: string, userId: string, deviceId: string, ttlS = 3600): string {
+export function mintToken(secret: string, userId: string, deviceId: string, sid: string, ttlS = 3600): string {
   const iat = Math.floor(Date.now() / 1000);
-  return jwt.sign({ sid: randomUUID(), did: deviceId, iat, exp: iat + ttlS }, secret, { algorithm: 'HS256', subject: userId, jwtid: randomUUID(), issuer: 'im-server' });
+  return jwt.sign({ sid, did: deviceId, iat, exp: iat + ttlS }, secret, { algorithm: 'HS256', subject: userId, jwtid: randomUUID(), issuer: 'im-server' });
 }
 
 export const SUBSCRIPTIONS = {

@@ -1,83 +1,77 @@
-import type { Pool } from 'mariadb';
+import type { BenchDb, Value } from './db';
 
 const DIRECT = 1;
 const TEXT = 1;
 const FAKE_USER_BASE = 900_000_000;
-const ROWS_PER_INSERT = 1000;
 
 export interface SeedResult { mineFrom: number; mineTo: number; seconds: number }
 
-async function conversation(pool: Pool, a: number, b: number, head: number): Promise<number> {
-  const key = a < b ? `${a}:${b}` : `${b}:${a}`;
-  const res = await pool.query('INSERT INTO conversation (kind, direct_key, head_seq, last_activity_at) VALUES (?, ?, ?, NOW(3))', [DIRECT, key, head]);
-  const id = Number(res.insertId);
-  await pool.query(
-    'INSERT INTO conversation_member (conversation_id, user_id, peer_id, active, joined_at) VALUES (?, ?, ?, 1, NOW(3)), (?, ?, ?, 1, NOW(3))',
-    [id, a, b, id, b, a],
-  );
-  return id;
-}
+const maxId = async (db: BenchDb, table: string) => Number((await db.all<{ max: number }>(`SELECT COALESCE(MAX(id), 0) AS max FROM ${table}`))[0].max);
 
 /**
  * Seeds `mine` messages from sender to receiver in one direct conversation and
  * `others` messages in `otherConversations` conversations between users that
  * do not exist, all as real rows with contiguous seq and the heads set.
- * Ids are explicit and the receiver's messages are spread evenly through the
- * others' id range (as in a live system), with multi-row INSERTs of 1,000
- * rows on `parallel` connections.
+ * Ids are explicit (conversations' too) and the receiver's messages are spread
+ * evenly through the others' id range (as in a live system); rows go in
+ * through BenchDb.insertRows (multi-row INSERTs on MariaDB, prepared
+ * INSERTs in short transactions on SQLite).
  */
-export async function seedMessages(pool: Pool, o: { sender: string; receiver: string; mine: number; others: number; otherConversations: number; parallel?: number }): Promise<SeedResult> {
+export async function seedMessages(db: BenchDb, o: { sender: string; receiver: string; mine: number; others: number; otherConversations: number }): Promise<SeedResult> {
   const t0 = Date.now();
-  const [{ max }] = await pool.query('SELECT COALESCE(MAX(id), 0) AS max FROM message');
+  const now = db.now();
   const sender = Number(o.sender);
   const receiver = Number(o.receiver);
-  const mineConv = await conversation(pool, sender, receiver, o.mine);
-  const perConv = o.others ? Math.ceil(o.others / o.otherConversations) : 0;
-  const others: number[] = [];
-  for (let i = 0; i < (o.others ? o.otherConversations : 0); i++) {
-    others.push(await conversation(pool, FAKE_USER_BASE + 2 * i, FAKE_USER_BASE + 2 * i + 1, perConv));
-  }
+  const convs = o.others ? o.otherConversations : 0;
+  // Conversation c of the others holds the round robin's share: its head.
+  const headOf = (c: number) => Math.floor(o.others / convs) + (c < o.others % convs ? 1 : 0);
+  const conv0 = (await maxId(db, 'conversation')) + 1;
+  const mineConv = conv0;
+  const otherConv = (c: number) => conv0 + 1 + c;
+  const pairs: Array<[number, number, number, number]> = [[mineConv, sender, receiver, o.mine]];
+  for (let c = 0; c < convs; c++) pairs.push([otherConv(c), FAKE_USER_BASE + 2 * c, FAKE_USER_BASE + 2 * c + 1, headOf(c)]);
+  await db.insertRows('conversation', ['id', 'kind', 'direct_key', 'head_seq', 'last_activity_at'], pairs.map(([id, a, b, head]): Value[] => [id, DIRECT, a < b ? `${a}:${b}` : `${b}:${a}`, head, now]));
+  await db.insertRows('conversation_member', ['conversation_id', 'user_id', 'peer_id', 'active', 'joined_at'], pairs.flatMap(([id, a, b]): Value[][] => [[id, a, b, 1, now], [id, b, a, 1, now]]));
+
   const total = o.mine + o.others;
   const every = o.others ? Math.max(1, Math.floor(total / o.mine)) : 1;
   const pad = ' lorem ipsum dolor sit amet, consectetur adipiscing elit';
-  let id = Number(max);
+  let id = await maxId(db, 'message');
   let mine = 0;
   let other = 0;
   let mineFrom = 0;
   let mineTo = 0;
-  /** One multi-row INSERT at a time, made on demand (1M rows of text would be ~100 MB at once). */
-  function* statements(): Generator<string> {
-    let rows: string[] = [];
+  /** Rows made on demand (1M rows of text would be ~100 MB at once). */
+  function* rows(): Generator<Value[]> {
     for (let p = 0; p < total; p++) {
       id++;
       if ((p % every === every - 1 && mine < o.mine) || other >= o.others) {
         mine++;
         mineFrom ||= id;
         mineTo = id;
-        rows.push(`(${id},${mineConv},${mine},${sender},'s${id}',${TEXT},${receiver},NULL,'seed ${mine}${pad}',NOW(3))`);
+        yield [id, mineConv, mine, sender, `s${id}`, TEXT, receiver, null, `seed ${mine}${pad}`, now];
       } else {
-        const c = other % others.length;
-        const seq = Math.floor(other / others.length) + 1;
+        const c = other % convs;
         const from = FAKE_USER_BASE + 2 * c;
-        rows.push(`(${id},${others[c]},${seq},${from},'s${id}',${TEXT},${from + 1},NULL,'other ${other}${pad}',NOW(3))`);
+        yield [id, otherConv(c), Math.floor(other / convs) + 1, from, `s${id}`, TEXT, from + 1, null, `other ${other}${pad}`, now];
         other++;
-      }
-      if (rows.length === ROWS_PER_INSERT || p === total - 1) {
-        yield `INSERT INTO message (id, conversation_id, seq, sender_id, client_msg_id, type, receiver_id, group_id, content, created_at) VALUES ${rows.join(',')}`;
-        rows = [];
       }
     }
   }
-  const gen = statements();
-  await Promise.all(Array.from({ length: o.parallel ?? 3 }, async () => {
-    for (let r = gen.next(); !r.done; r = gen.next()) await pool.query(r.value);
-  }));
-  if (others.length) {
-    // The round robin may leave the last conversations one short of perConv.
-    await pool.query(
-      `UPDATE conversation c JOIN (SELECT conversation_id, MAX(seq) AS head FROM message WHERE conversation_id IN (${others.join(',')}) GROUP BY conversation_id) h
-         ON h.conversation_id = c.id SET c.head_seq = h.head`,
-    );
-  }
+  await db.insertRows('message', ['id', 'conversation_id', 'seq', 'sender_id', 'client_msg_id', 'type', 'receiver_id', 'group_id', 'content', 'created_at'], rows());
   return { mineFrom, mineTo, seconds: (Date.now() - t0) / 1000 };
+}
+
+/**
+ * Session rows for tokens the bench signs itself (sockets): the server lets a
+ * token in only while its session row is live. Expires in `ttlS` seconds.
+ */
+export async function seedSessions(db: BenchDb, sessions: Array<{ id: string; userId: string; deviceId: string }>, ttlS = 3600): Promise<void> {
+  const now = db.now();
+  const expires = db.now(ttlS);
+  await db.insertRows(
+    'session',
+    ['id', 'user_id', 'device_id', 'refresh_hash', 'generation', 'created_at', 'expires_at'],
+    sessions.map((s): Value[] => [s.id, Number(s.userId), s.deviceId, '0'.repeat(64), 0, now, expires]),
+  );
 }

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,13 +9,21 @@ import * as mariadb from 'mariadb';
 import { sleep } from './util';
 import { LIMITS_OFF } from '../../test/support/limits-off';
 
+/** Which stack the runner starts: MariaDB + Redis (cluster mode) or one node on SQLite (embedded mode). */
+export type Stack = 'cluster' | 'embedded';
+
 export interface Target {
   url: string;
   wsUrl: string;
   /** Set when the runner started the server: then CPU, memory and direct SQL are available. */
   pid?: number;
+  /** The stack of a server the runner started (undefined against --server). */
+  stack?: Stack;
+  /** cluster: the run's MariaDB database and Redis key prefix. */
   db?: string;
   prefix?: string;
+  /** embedded: the run's DATA_DIR (the SQLite file is im.sqlite in it). */
+  dataDir?: string;
   jwtSecret?: string;
   stop(): Promise<void>;
   /** Which main.js ran, with a fingerprint of its build (own server only). */
@@ -60,27 +68,34 @@ export function external(url: string): Target {
   return { url, wsUrl: url.replace(/^http/, 'ws'), async stop() {} };
 }
 
+const DATA_DIR_PREFIX = path.join(tmpdir(), 'im-bench-');
+
 /**
- * Starts `node dist/src/main.js` as a child on a free port with its own
- * database and Redis prefix, and a soft fd limit raised to the hard limit.
+ * Starts `node dist/src/main.js` as a child on a free port and a soft fd
+ * limit raised to the hard limit. `cluster` (the default): with its own
+ * MariaDB database and Redis prefix. `embedded`: with neither DATABASE_URL
+ * nor REDIS_URL and a fresh DATA_DIR under the system's temporary directory.
  * stop() sends SIGTERM, then SIGUSR2 after 3 s (exit-hook.ts: the server's
  * own shutdown does not finish), so --cpu-prof is written; then it removes
- * the database and the Redis keys (SCAN + DEL of its prefix only).
+ * what the run made: the database and the Redis keys (SCAN + DEL of its
+ * prefix only), or the DATA_DIR.
  */
-export async function startServer(opts: { profile?: string; env?: Record<string, string>; dist?: string } = {}): Promise<Target> {
+export async function startServer(opts: { profile?: string; env?: Record<string, string>; dist?: string; stack?: Stack } = {}): Promise<Target> {
+  const stack = opts.stack ?? 'cluster';
   const port = await freePort();
   const tag = `${process.pid}_${Date.now().toString(36)}`;
-  const db = `im_bench_${tag}`;
-  const prefix = `im_bench_${tag}:`;
+  const db = stack === 'cluster' ? `im_bench_${tag}` : undefined;
+  const prefix = stack === 'cluster' ? `im_bench_${tag}:` : undefined;
+  const dataDir = stack === 'embedded' ? mkdtempSync(DATA_DIR_PREFIX) : undefined;
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? tmpdir(),
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     PORT: String(port),
-    DATABASE_URL: `mysql://root@127.0.0.1:3306/${db}`,
-    REDIS_URL: 'redis://127.0.0.1:6379',
-    REDIS_PREFIX: prefix,
+    ...(stack === 'cluster'
+      ? { DATABASE_URL: `mysql://root@127.0.0.1:3306/${db}`, REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: prefix! }
+      : { DATA_DIR: dataDir! }),
     JWT_SECRET,
     LOG_LEVEL: 'warn',
     // The benchmark measures delivery: its thousands of users and sockets come from one address.
@@ -119,7 +134,8 @@ export async function startServer(opts: { profile?: string; env?: Record<string,
       await exited;
       timers.forEach(clearTimeout);
     }
-    await cleanup(db, prefix);
+    if (db && prefix) await cleanup(db, prefix);
+    if (dataDir) removeDataDir(dataDir);
     if (statSync(logFile).size === 0) unlinkSync(logFile); // keep only logs with something in them
   };
   try {
@@ -135,7 +151,7 @@ export async function startServer(opts: { profile?: string; env?: Record<string,
     const first = (/(SQLState: \w+\) [^;"\\]{0,50})/.exec(e)?.[1] ?? /"message":"([^"]{0,60})/.exec(e)?.[1] ?? '').replace(/\|/g, '/');
     return { errors: errors.length, warnings: lines.filter((l) => /"level":40/.test(l)).length, first, file: logFile };
   };
-  return { url: `${base}/graphql`, wsUrl: `ws://127.0.0.1:${port}/graphql`, pid: child.pid, db, prefix, jwtSecret: JWT_SECRET, stop, logSummary, build: `${path.relative(ROOT, main)} (dist/src sha256 ${build})` };
+  return { url: `${base}/graphql`, wsUrl: `ws://127.0.0.1:${port}/graphql`, pid: child.pid, stack, db, prefix, dataDir, jwtSecret: JWT_SECRET, stop, logSummary, build: `${path.relative(ROOT, main)} (dist/src sha256 ${build})` };
 }
 
 /** sha256 (12 hex) of every file under <dist>/src, and the newest file's time: which server build ran. */
@@ -152,6 +168,12 @@ export function buildFingerprint(dist: string): string {
 
 export function sqlPool(db: string, connectionLimit = 4): mariadb.Pool {
   return mariadb.createPool({ host: '127.0.0.1', port: 3306, user: 'root', database: db, connectionLimit, bigIntAsNumber: true, insertIdAsNumber: true });
+}
+
+/** Removes an embedded run's DATA_DIR: only one this module made (under the temporary directory, named im-bench-*). */
+function removeDataDir(dir: string): void {
+  if (!dir.startsWith(DATA_DIR_PREFIX) || dir.slice(DATA_DIR_PREFIX.length).includes(path.sep)) throw new Error(`refusing to remove ${dir}`);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** Drops the run's database and deletes its Redis keys; nothing else. */

@@ -65,34 +65,58 @@ export function pidsOf(...names: string[]): number[] {
 
 export const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
-/** CPU time of the server, MariaDB and Redis over a window. */
+/** Bytes a process caused to be written to storage (write_bytes of /proc/<pid>/io; NaN if unreadable). */
+export function writeBytes(pid: number): number {
+  try {
+    const m = /^write_bytes: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * CPU time of the server, MariaDB and Redis over a window, and the bytes the
+ * server and MariaDB wrote to storage. With `external` false (an embedded
+ * server: its database and queues run in its own process) MariaDB and Redis
+ * are not read at all, so their rows say n/a rather than show whatever else
+ * used them meanwhile.
+ */
 export class CpuMeter {
   private start = new Map<string, number>();
-  private readonly shared = { mariadbd: pidsOf('mariadbd', 'mysqld'), redis: pidsOf('redis-server') };
-  constructor(private readonly serverPid: number | undefined) {}
+  private readonly shared: { mariadbd: number[]; redis: number[] };
+  constructor(private readonly serverPid: number | undefined, external = true) {
+    this.shared = external ? { mariadbd: pidsOf('mariadbd', 'mysqld'), redis: pidsOf('redis-server') } : { mariadbd: [], redis: [] };
+  }
   private read(): Map<string, number> {
     const m = new Map<string, number>();
-    const sum = (pids: number[]) => pids.reduce((a, p) => { try { return a + cpuMs(p); } catch { return a; } }, 0);
+    const sum = (pids: number[], f: (pid: number) => number) => pids.reduce((a, p) => { try { return a + f(p); } catch { return a; } }, 0);
     if (this.serverPid) {
       const c = cpuSplitMs(this.serverPid);
       m.set('server', c.user + c.sys);
       m.set('server-sys', c.sys);
+      m.set('server-write-bytes', writeBytes(this.serverPid));
     }
-    m.set('mariadbd', sum(this.shared.mariadbd));
-    m.set('redis', sum(this.shared.redis));
+    if (this.shared.mariadbd.length) {
+      m.set('mariadbd', sum(this.shared.mariadbd, cpuMs));
+      m.set('mariadbd-write-bytes', sum(this.shared.mariadbd, writeBytes));
+    }
+    if (this.shared.redis.length) m.set('redis', sum(this.shared.redis, cpuMs));
     return m;
   }
   begin(): void {
     this.start = this.read();
   }
-  /** CPU ms per unit over the window, per process group. */
+  /** CPU ms (and bytes written) over the window, per process group; a group not read is absent. */
   end(): Map<string, number> {
     const e = this.read();
     return new Map([...e].map(([k, v]) => [k, v - (this.start.get(k) ?? v)]));
   }
 }
 
-/** Rows reporting CPU ms per unit (per message, per delivery). */
+const EMBEDDED = 'n/a (embedded: none; SQLite and the queues run in the server process)';
+
+/** Rows reporting CPU ms per unit (per message, per delivery), and storage writes per the first unit. */
 export function cpuRows(cpu: Map<string, number> | undefined, units: Array<[string, number]>): Row[] {
   if (!cpu) return [{ item: 'server CPU', value: 'n/a (--server)' }];
   const rows: Row[] = [];
@@ -101,7 +125,10 @@ export function cpuRows(cpu: Map<string, number> | undefined, units: Array<[stri
     rows.push({ item: `server CPU per ${what} (of it kernel)`, value: `${ms((cpu.get('server') ?? NaN) / n)} (${ms(sys)})` });
   }
   const [what, n] = units[0];
-  rows.push({ item: `MariaDB CPU per ${what} (shared)`, value: ms((cpu.get('mariadbd') ?? NaN) / n) });
-  rows.push({ item: `Redis CPU per ${what} (shared)`, value: ms((cpu.get('redis') ?? NaN) / n) });
+  const per = (key: string) => (cpu.has(key) ? ms(cpu.get(key)! / n) : EMBEDDED);
+  rows.push({ item: `MariaDB CPU per ${what} (shared)`, value: per('mariadbd') });
+  rows.push({ item: `Redis CPU per ${what} (shared)`, value: per('redis') });
+  const kib = (key: string) => (cpu.has(key) ? `${(cpu.get(key)! / 1024 / n).toFixed(2)} KiB` : 'n/a');
+  rows.push({ item: `storage writes per ${what}: server / MariaDB (shared)`, value: `${kib('server-write-bytes')} / ${kib('mariadbd-write-bytes')}` });
   return rows;
 }

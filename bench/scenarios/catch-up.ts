@@ -1,12 +1,17 @@
 import { type Account, befriend, connect, http, inBatches, opFor, registerMany, SUBSCRIPTIONS, syncAll } from '../lib/gql';
+import { openDb } from '../lib/db';
 import { seedMessages } from '../lib/seed';
-import { sqlPool, type Target } from '../lib/server';
+import type { Target } from '../lib/server';
 import { CpuMeter, int, loadavg, monoUs, ms, now, type Row, sleep, summarize } from '../lib/util';
 import { type Options, saveWindow } from './common';
 
 const MESSAGES = 5000;
 const OTHERS = 1_000_000;
 const RUNS = 5;
+const SEEDING = {
+  mariadb: 'multi-row INSERTs of 1,000 on 3 connections',
+  sqlite: 'prepared INSERTs into the server\'s SQLite file while it runs, 10,000 per transaction',
+};
 
 interface Run { ms: number; held: number; pages: number; refused: number; serverCpuMs: number; connectMs: number; syncMs: number; ackMs: number }
 
@@ -16,7 +21,7 @@ interface Run { ms: number; held: number; pages: number; refused: number; server
  * clock stops when the device holds every expected message.
  */
 async function catchUp(t: Target, o: Options, who: Account, expected: number): Promise<Run> {
-  const meter = new CpuMeter(t.pid);
+  const meter = new CpuMeter(t.pid, t.stack !== 'embedded');
   meter.begin();
   const t0 = now();
   const { client, acked } = connect(t.wsUrl, who.token);
@@ -35,7 +40,7 @@ async function catchUp(t: Target, o: Options, who: Account, expected: number): P
 /** RUNS catch-ups of the same backlog; between them the device's cursor is put back where its login left it. */
 async function measure(t: Target, o: Options, who: Account, reset: () => Promise<void>): Promise<Run[]> {
   const runs: Run[] = [];
-  for (let i = 0; i < (t.db ? RUNS : 1); i++) {
+  for (let i = 0; i < (t.stack ? RUNS : 1); i++) {
     await reset();
     runs.push(await catchUp(t, o, who, MESSAGES));
     await sleep(500); // the server detaches (and fences) the closed socket
@@ -63,8 +68,10 @@ function rows(t: Target, label: string, others: string, runs: Run[]): Row[] {
  * 5,000 messages wait for an offline device, which then connects and runs the
  * D14 sync to the end. With our own server the messages are seeded as rows
  * (the device logged in before them, so its cursor is below them), once with
- * the message table otherwise empty and once with 1,000,000 other messages
- * interleaved with them. Against --server they are sent through the API.
+ * the message table otherwise empty and once with `--others` (default
+ * 1,000,000) other messages interleaved with them: into MariaDB (cluster) or
+ * into the embedded server's SQLite file while it runs (lib/db.ts). Against
+ * --server they are sent through the API.
  */
 export async function catchUpScenario(t: Target, o: Options): Promise<Row[]> {
   const out: Row[] = [
@@ -77,27 +84,30 @@ export async function catchUpScenario(t: Target, o: Options): Promise<Row[]> {
   await befriend(t.url, peer, a);
   await befriend(t.url, peer, b);
   const startUs = monoUs();
-  if (!t.db) {
+  const db = openDb(t);
+  if (!db) {
     await inBatches(Array.from({ length: MESSAGES }, (_, i) => i), 16, (i) =>
       http(t.url, 'mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }', { i: { to: { userId: a.id }, clientMsgId: `cu-${i}`, type: 'TEXT', content: `catch-up ${i}` } }, peer.token));
     out.push(...rows(t, 'api', 'unknown (--server)', await measure(t, o, a, async () => undefined)));
     return out;
   }
-  const pool = sqlPool(t.db);
   try {
-    const cursorOf = async (u: Account) => (await pool.query('SELECT last_ack FROM device_cursor WHERE user_id = ? AND device_id = ?', [u.id, u.deviceId]))[0].last_ack;
+    const cursorOf = async (u: Account) => Number((await db.all<{ last_ack: number }>('SELECT last_ack FROM device_cursor WHERE user_id = ? AND device_id = ?', [u.id, u.deviceId]))[0].last_ack);
     const resetTo = (u: Account, lastAck: number) => () =>
-      pool.query('UPDATE device_cursor SET last_ack = ?, last_ack_err = NULL WHERE user_id = ? AND device_id = ?', [lastAck, u.id, u.deviceId]).then(() => undefined);
+      db.run('UPDATE device_cursor SET last_ack = ?, last_ack_err = NULL WHERE user_id = ? AND device_id = ?', [lastAck, u.id, u.deviceId]).then(() => undefined);
     const aAck = await cursorOf(a);
     const bAck = await cursorOf(b);
-    await seedMessages(pool, { sender: peer.id, receiver: a.id, mine: MESSAGES, others: 0, otherConversations: 0 });
+    const first = await seedMessages(db, { sender: peer.id, receiver: a.id, mine: MESSAGES, others: 0, otherConversations: 0 });
+    out.push({ item: `seeding ${int(MESSAGES)} rows (${SEEDING[db.kind]})`, value: `${first.seconds.toFixed(1)} s` });
     out.push(...rows(t, 'empty', '0', await measure(t, o, a, resetTo(a, aAck))));
-    const seeded = await seedMessages(pool, { sender: peer.id, receiver: b.id, mine: MESSAGES, others: OTHERS, otherConversations: 1000 });
-    out.push({ item: 'seeding 1,005,000 rows (multi-row INSERTs of 1,000)', value: `${seeded.seconds.toFixed(1)} s` });
-    const [{ n }] = await pool.query('SELECT COUNT(*) AS n FROM message');
-    out.push(...rows(t, '1M', `${int(Number(n) - MESSAGES)} (${int(MESSAGES)} of them the first run's)`, await measure(t, o, b, resetTo(b, bAck))));
+    const others = o.others ?? OTHERS;
+    const label = others === OTHERS ? '1M' : int(others);
+    const seeded = await seedMessages(db, { sender: peer.id, receiver: b.id, mine: MESSAGES, others, otherConversations: 1000 });
+    out.push({ item: `seeding ${int(MESSAGES + others)} rows (${SEEDING[db.kind]})`, value: `${seeded.seconds.toFixed(1)} s (${int((MESSAGES + others) / seeded.seconds)} rows/s)` });
+    const [{ n }] = await db.all<{ n: number }>('SELECT COUNT(*) AS n FROM message');
+    out.push(...rows(t, label, `${int(Number(n) - MESSAGES)} (${int(MESSAGES)} of them the first run's)`, await measure(t, o, b, resetTo(b, bAck))));
   } finally {
-    await pool.end();
+    await db.end();
   }
   saveWindow(o.profile, startUs, monoUs());
   return out;

@@ -18,6 +18,8 @@ export interface Options {
   connections?: number;
   /** one-to-one: sender/receiver pairs (default 20). */
   pairs?: number;
+  /** catch-up: other messages in the table for the large case (default 1,000,000). */
+  others?: number;
 }
 
 export interface Plan { senders: SenderSpec[]; receivers: Account[]; targets: Record<string, string[]> }
@@ -62,7 +64,7 @@ export async function runTraffic(t: Target, o: Options, plans: Plan[]): Promise<
     const senders = plans.reduce((n, p) => n + p.senders.length, 0);
     const maxPerSender = o.messages ? Math.ceil(o.messages / senders) : Number.MAX_SAFE_INTEGER;
     const loadBefore = loadavg();
-    const meter = new CpuMeter(t.pid);
+    const meter = new CpuMeter(t.pid, t.stack !== 'embedded');
     const startUs = monoUs();
     meter.begin();
     const t0 = now();
