@@ -18,12 +18,6 @@ export interface Dialect {
   /** `INSERT IGNORE` / `INSERT OR IGNORE`: a duplicate key skips the row. */
   readonly insertIgnore: string;
   /**
-   * A JOIN that keeps its left side as the driving table (MariaDB's
-   * STRAIGHT_JOIN; a plain JOIN in SQLite, whose planner already drives from
-   * a derived table of listed rows).
-   */
-  readonly straightJoin: string;
-  /**
    * An UPDATE of `target` (alias `t`) joined to the derived table `values`
    * (alias `v`): `set` holds [column, expression] pairs (expressions may read
    * `t.` and `v.` columns), `where` joins and filters.
@@ -60,7 +54,6 @@ export const mariadb: Dialect = {
   forUpdate: ' FOR UPDATE',
   forShare: ' LOCK IN SHARE MODE',
   insertIgnore: 'INSERT IGNORE',
-  straightJoin: 'STRAIGHT_JOIN',
   updateFrom: (target, values, set, where) =>
     `UPDATE (${values}) v STRAIGHT_JOIN ${target} t ON ${where} SET ${set.map(([c, e]) => `t.${c} = ${e}`).join(', ')}`,
   upsert: (insert, _conflict, set) =>
@@ -74,7 +67,6 @@ export const sqlite: Dialect = {
   forUpdate: '',
   forShare: '',
   insertIgnore: 'INSERT OR IGNORE',
-  straightJoin: 'JOIN',
   updateFrom: (target, values, set, where) =>
     `UPDATE ${target} AS t SET ${set.map(([c, e]) => `${c} = ${e}`).join(', ')} FROM (${values}) AS v WHERE ${where}`,
   upsert: (insert, conflict, set) =>

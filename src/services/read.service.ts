@@ -42,8 +42,8 @@ export class ReadService {
     // D15: one statement, never backwards. last_read_seq is assigned first and reads the old last_read_id.
     await sql.execute(
       `UPDATE conversation_member SET
-         last_read_seq = CASE WHEN CAST(? AS UNSIGNED) > COALESCE(last_read_id, 0) THEN ? ELSE last_read_seq END,
-         last_read_id = GREATEST(COALESCE(last_read_id, 0), CAST(? AS UNSIGNED))
+         last_read_seq = CASE WHEN ? > COALESCE(last_read_id, 0) THEN ? ELSE last_read_seq END,
+         last_read_id = GREATEST(COALESCE(last_read_id, 0), ?)
        WHERE conversation_id = ? AND user_id = ?`,
       [upTo, msg.seq, upTo, member.conversationId, userId],
       'run',
